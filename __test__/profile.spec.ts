@@ -1,0 +1,341 @@
+import { chmodSync, linkSync, mkdirSync, symlinkSync, utimesSync, writeFileSync, lstatSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { generateTree, profile, profileSync, type ProfileReport } from '../index'
+import { du, findCount, removeTree, runUnprivileged, tempDir } from './helpers'
+
+const DAY = 86_400
+
+/** Builds the tree T1 of the profiler spec (sizes are apparent bytes). */
+function buildT1(root: string): void {
+  const now = Date.now() / 1000
+  const file = (path: string, size: number, ageDays?: number) => {
+    writeFileSync(join(root, path), Buffer.alloc(size, 0x61))
+    if (ageDays !== undefined) utimesSync(join(root, path), now - ageDays * DAY, now - ageDays * DAY)
+  }
+  mkdirSync(join(root, 'dir1'))
+  mkdirSync(join(root, 'dir2'))
+  mkdirSync(join(root, 'empty'))
+  file('a.txt', 100, 2)
+  file('b.TXT', 200, 10)
+  file('.hidden', 10)
+  file('noext', 0, 400)
+  file('archive.tar.gz', 1000, 100)
+  file('dir1/c.js', 300)
+  file('dir1/hl1', 4096)
+  linkSync(join(root, 'dir1/hl1'), join(root, 'dir2/hl2'))
+  symlinkSync('a.txt', join(root, 'link-file'))
+  symlinkSync('dir1', join(root, 'link-dir'))
+  symlinkSync('.', join(root, 'loop'))
+}
+
+/** A report without the fields that legitimately differ between runs. */
+function stable(report: ProfileReport) {
+  const { timing: _timing, options, ...rest } = report
+  const { threads: _threads, ...otherOptions } = options
+  return { ...rest, options: otherOptions }
+}
+
+describe('profile on the spec tree T1', () => {
+  let root: string
+  beforeAll(() => {
+    root = tempDir('t1')
+    buildT1(root)
+  })
+  afterAll(() => removeTree(root))
+
+  it('reports the default profile', async () => {
+    const report = await profile(root)
+    expect(report.root).toBe(root)
+    expect(report.totals).toMatchObject({
+      files: 8,
+      dirs: 4,
+      symlinks: 3,
+      other: 0,
+      fileApparentBytes: 5706,
+      hardLinkDuplicates: 1,
+      skipped: 0,
+      errors: 0,
+      emptyDirs: 1,
+      maxDepth: 2,
+    })
+    expect(report.totals.apparentBytes).toBe(du('-sb', root))
+    expect(report.totals.allocatedBytes).toBe(du('-sB1', root))
+    expect(report.emptyDirs).toEqual(['empty'])
+    expect(report.depthHistogram).toEqual([1, 11, 3])
+    expect(report.extensions.map((row) => [row.ext, row.count, row.apparentBytes])).toEqual([
+      ['<none>', 4, 4106],
+      ['.txt', 2, 300],
+      ['.gz', 1, 1000],
+      ['.js', 1, 300],
+    ])
+    expect(report.largestFiles.map((row) => [row.path, row.apparentBytes])).toEqual([
+      ['dir1/hl1', 4096],
+      ['archive.tar.gz', 1000],
+      ['dir1/c.js', 300],
+      ['b.TXT', 200],
+      ['a.txt', 100],
+      ['.hidden', 10],
+      ['noext', 0],
+    ])
+    expect(report.topDirsByFileCount).toEqual([
+      { path: '.', files: 5 },
+      { path: 'dir1', files: 2 },
+      { path: 'dir2', files: 1 },
+      { path: 'empty', files: 0 },
+    ])
+    expect(report.topDirsBySize.slice(0, 2).map((row) => row.path)).toEqual(['.', 'dir1'])
+    expect(report.ages).toEqual([
+      { bucket: '<1d', count: 4, apparentBytes: 4406 },
+      { bucket: '<1w', count: 1, apparentBytes: 100 },
+      { bucket: '<1mo', count: 1, apparentBytes: 200 },
+      { bucket: '<1y', count: 1, apparentBytes: 1000 },
+      { bucket: 'older', count: 1, apparentBytes: 0 },
+    ])
+    expect(report.errors).toEqual([])
+    expect(report.options).toMatchObject({ includeHidden: true, stats: true, topN: 10, maxDepth: null })
+  })
+
+  it('applies the option variants of the spec', async () => {
+    const hidden = await profile(root, { includeHidden: false })
+    expect(hidden.totals).toMatchObject({ files: 7, fileApparentBytes: 5696, skipped: 1 })
+    expect(hidden.depthHistogram).toEqual([1, 10, 3])
+
+    const depth1 = await profile(root, { maxDepth: 1 })
+    expect(depth1.totals).toMatchObject({ files: 5, dirs: 4, symlinks: 3, fileApparentBytes: 1310, hardLinkDuplicates: 0, emptyDirs: 0, maxDepth: 1 })
+    expect(depth1.depthHistogram).toEqual([1, 11])
+
+    const depth0 = await profile(root, { maxDepth: 0 })
+    expect(depth0.totals).toMatchObject({ files: 0, dirs: 1, symlinks: 0 })
+    expect(depth0.depthHistogram).toEqual([1])
+
+    const excludeDir = await profile(root, { exclude: ['dir2'] })
+    expect(excludeDir.totals).toMatchObject({ files: 7, dirs: 3, fileApparentBytes: 5706, hardLinkDuplicates: 0, skipped: 1 })
+
+    const excludeTxt = await profile(root, { exclude: ['*.txt'] })
+    expect(excludeTxt.totals).toMatchObject({ files: 7, skipped: 1 })
+
+    const ext = await profile(root, { extensions: ['TXT'] })
+    expect(ext.totals).toMatchObject({ files: 2, fileApparentBytes: 300, dirs: 4, symlinks: 3, skipped: 6, hardLinkDuplicates: 0 })
+
+    const minSize = await profile(root, { minSize: 300 })
+    expect(minSize.totals).toMatchObject({ files: 4, fileApparentBytes: 5396, hardLinkDuplicates: 1, skipped: 4 })
+
+    const links = await profile(root, { countHardLinks: true })
+    expect(links.totals).toMatchObject({ fileApparentBytes: 9802, hardLinkDuplicates: 0 })
+    expect(links.largestFiles.slice(0, 2).map((row) => row.path)).toEqual(['dir1/hl1', 'dir2/hl2'])
+    expect(links.totals.apparentBytes).toBe(du('-sbl', root))
+  })
+
+  it('follows symbolic links with loop detection', async () => {
+    const report = await profile(root, { followSymlinks: true })
+    expect(report.totals).toMatchObject({ files: 11, dirs: 5, symlinks: 1, fileApparentBytes: 5706, hardLinkDuplicates: 5, errors: 1 })
+    expect(report.errors).toEqual([{ path: 'loop', op: 'stat', code: 'ELOOP', errno: 40 }])
+    expect(report.depthHistogram).toEqual([1, 11, 5])
+  })
+
+  it('has a names-only mode without sizes', async () => {
+    const report = await profile(root, { stats: false })
+    expect(report.totals).toMatchObject({
+      files: 8,
+      dirs: 4,
+      symlinks: 3,
+      apparentBytes: null,
+      allocatedBytes: null,
+      fileApparentBytes: null,
+      hardLinkDuplicates: 0,
+    })
+    expect(report.largestFiles).toEqual([])
+    expect(report.topDirsBySize).toEqual([])
+    expect(report.ages).toBeNull()
+  })
+
+  it('gives the same report with 1 thread, N threads and the Sync form', async () => {
+    const one = await profile(root, { threads: 1 })
+    const many = await profile(root, { threads: 8 })
+    expect(one.options.threads).toBe(1)
+    expect(many.options.threads).toBe(8)
+    expect(stable(many)).toEqual(stable(one))
+    expect(stable(profileSync(root, { threads: 3 }))).toEqual(stable(one))
+  })
+})
+
+describe('profile on generated trees', () => {
+  let root: string
+  beforeAll(async () => {
+    root = tempDir('gen')
+    await generateTree(root, { shape: 'node', entries: 30_000, seed: 7, extras: true })
+  })
+  afterAll(() => removeTree(root))
+
+  it('counts and sizes equal find and GNU du', async () => {
+    const report = await profile(root)
+    expect(report.totals.files).toBe(findCount(root, 'f'))
+    expect(report.totals.dirs).toBe(findCount(root, 'd'))
+    expect(report.totals.symlinks).toBe(findCount(root, 'l'))
+    expect(report.totals.apparentBytes).toBe(du('-sb', root))
+    expect(report.totals.allocatedBytes).toBe(du('-sB1', root))
+    expect(report.totals.hardLinkDuplicates).toBeGreaterThan(0)
+    const links = await profile(root, { countHardLinks: true })
+    expect(links.totals.apparentBytes).toBe(du('-sbl', root))
+    expect(links.totals.allocatedBytes).toBe(du('-sB1 -l', root))
+  })
+
+  it('is identical for 1 and N threads', async () => {
+    const one = await profile(root, { threads: 1 })
+    const two = await profile(root, { threads: 2 })
+    const many = await profile(root, { threads: 7 })
+    expect(stable(two)).toEqual(stable(one))
+    expect(stable(many)).toEqual(stable(one))
+  })
+
+  it('streams every counted path exactly once with collectPaths', async () => {
+    const seen = new Map<string, number>()
+    let largestBatch = 0
+    const report = await profile(root, {
+      collectPaths(batch) {
+        largestBatch = Math.max(largestBatch, batch.paths.length)
+        expect(batch.kinds.length).toBe(batch.paths.length)
+        expect(batch.apparentBytes?.length).toBe(batch.paths.length)
+        for (const path of batch.paths) seen.set(path, (seen.get(path) ?? 0) + 1)
+      },
+    })
+    const expected = listTree(root)
+    const totals = report.totals
+    expect(seen.size).toBe(totals.files + totals.dirs + totals.symlinks + totals.other)
+    expect([...seen.values()].every((count) => count === 1)).toBe(true)
+    expect(new Set(seen.keys())).toEqual(expected)
+    expect(largestBatch).toBeLessThanOrEqual(8192)
+  })
+
+  it('reports progress before it settles and honours an abort from a listener, then works again', async () => {
+    const events: number[] = []
+    const report = await profile(root, { onProgress: (event) => events.push(event.done) })
+    const t = report.totals
+    // The last event carries the totals and arrives before the Promise settles.
+    expect(events.at(-1)).toBe(t.files + t.dirs + t.symlinks + t.other)
+
+    const fromProgress = new AbortController()
+    await expect(
+      profile(root, { signal: fromProgress.signal, onProgress: () => fromProgress.abort() }),
+    ).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' })
+
+    const fromBatch = new AbortController()
+    let batches = 0
+    await expect(
+      profile(root, {
+        signal: fromBatch.signal,
+        collectPaths() {
+          batches += 1
+          fromBatch.abort()
+        },
+      }),
+    ).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' })
+    expect(batches).toBeGreaterThan(0)
+
+    const after = await profile(root, { stats: false })
+    expect(after.totals.files).toBe(t.files)
+  })
+
+  it('rejects with the error a callback throws', async () => {
+    const failure = new Error('listener failed')
+    await expect(
+      profile(root, {
+        collectPaths() {
+          throw failure
+        },
+      }),
+    ).rejects.toBe(failure)
+  })
+})
+
+/** Every path below `root` (relative, `/`-separated), as an independent JS walk sees it. */
+function listTree(root: string): Set<string> {
+  const paths = new Set<string>(['.'])
+  const visit = (relative: string) => {
+    let names: string[]
+    try {
+      names = readdirSync(join(root, relative))
+    } catch {
+      return
+    }
+    for (const name of names) {
+      const path = relative === '' ? name : `${relative}/${name}`
+      paths.add(path)
+      // A name that is not valid UTF-8 cannot be reached through its (lossy) JS string.
+      let isDirectory = false
+      try {
+        isDirectory = lstatSync(join(root, path)).isDirectory()
+      } catch {
+        continue
+      }
+      if (isDirectory) visit(path)
+    }
+  }
+  visit('')
+  return paths
+}
+
+describe('profile errors and edge cases', () => {
+  it('rejects a missing root and a root that is a file, also when not strict', async () => {
+    await expect(profile('/nonexistent/modforge-root')).rejects.toMatchObject({
+      code: 'ERR_MODFORGE_IO',
+      errno: 2,
+      path: '/nonexistent/modforge-root',
+    })
+    await expect(profile(__filename)).rejects.toMatchObject({ code: 'ERR_MODFORGE_IO', errno: 20 })
+  })
+
+  it('rejects invalid options with ERR_MODFORGE_INVALID_ARG', async () => {
+    const dir = __dirname
+    await expect(profile(dir, { exclude: ['['] })).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG' })
+    await expect(profile(dir, { threads: -1 })).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG' })
+    await expect(profile(dir, { stats: false, minSize: 10 })).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG' })
+    expect(() => profileSync(dir, { signal: new AbortController().signal } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_MODFORGE_INVALID_ARG' }),
+    )
+  })
+
+  it('rejects at once when the signal is already aborted, without touching the file system', async () => {
+    await expect(profile('/nonexistent/never-read', { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+      code: 'ABORT_ERR',
+    })
+  })
+
+  it('reports an unreadable folder with its path and errno while counting the rest (unprivileged)', () => {
+    const root = tempDir('unreadable')
+    try {
+      mkdirSync(join(root, 'open'))
+      writeFileSync(join(root, 'open/a.txt'), 'hello')
+      mkdirSync(join(root, 'locked'))
+      writeFileSync(join(root, 'locked/secret.txt'), 'secret')
+      mkdirSync(join(root, 'listonly'))
+      writeFileSync(join(root, 'listonly/x'), 'x')
+      chmodTree(root)
+      const result = runUnprivileged<{ totals: Record<string, number>; errors: unknown[]; du: number }>(`
+        const { profileSync } = require(MODFORGE)
+        const { spawnSync } = require('node:child_process')
+        const report = profileSync(${JSON.stringify(root)})
+        const du = Number(spawnSync('du', ['-sb', ${JSON.stringify(root)}], { encoding: 'utf8' }).stdout.split('\\t')[0])
+        process.stdout.write(JSON.stringify({ totals: report.totals, errors: report.errors, du }))
+      `)
+      expect(result.totals).toMatchObject({ files: 1, dirs: 4, errors: 2 })
+      expect(result.errors).toEqual([
+        { path: 'listonly/x', op: 'lstat', code: 'EACCES', errno: 13 },
+        { path: 'locked', op: 'opendir', code: 'EACCES', errno: 13 },
+      ])
+      expect(result.totals.apparentBytes).toBe(result.du)
+    } finally {
+      removeTree(root)
+    }
+  })
+})
+
+/** Makes `locked` unreadable (000) and `listonly` listable but not searchable (644). */
+function chmodTree(root: string): void {
+  chmodSync(join(root, 'locked'), 0o000)
+  chmodSync(join(root, 'listonly'), 0o644)
+}

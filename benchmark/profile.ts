@@ -1,0 +1,206 @@
+/**
+ * `npm run bench -- profile`: modforge's profiler against fdir (names only, and with an lstat per
+ * entry), GNU du, find, diskus and dua (when installed), and a minimal single-threaded
+ * read_dir + metadata loop in Rust (the syscall floor), all on the same generated trees with a warm
+ * page cache. Flags: `--small` (trees of ~1/10 the size, for a quick look), `--runs N`,
+ * `--cold` (adds a cold-cache thread sweep; needs root to drop the page cache).
+ */
+import { existsSync, mkdirSync, promises as fsp, rmSync, writeFileSync, readFileSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+import { fdir } from 'fdir'
+
+import { generateTree, profile, type ProfileReport } from '../index'
+import {
+  type Measurement,
+  type RunPlan,
+  type TargetResult,
+  fileSystem,
+  findTool,
+  machine,
+  measure,
+  measureCommand,
+  printTable,
+  runCommand,
+  target,
+  writeResults,
+} from './harness'
+
+/** A generated benchmark tree. */
+interface TreeCase {
+  shape: 'wide' | 'deep' | 'node' | 'game'
+  entries: number
+}
+
+const TREES: TreeCase[] = [
+  { shape: 'wide', entries: 300_000 },
+  { shape: 'deep', entries: 100_000 },
+  { shape: 'node', entries: 300_000 },
+  { shape: 'game', entries: 100_000 },
+]
+
+const ROOT = resolve(__dirname, '..')
+const SEED = 2024
+
+/** Generates a tree once and reuses it while its spec is unchanged (a marker file records it). */
+async function ensureTree(base: string, tree: TreeCase): Promise<string> {
+  const dir = join(base, `${tree.shape}-${tree.entries}-${SEED}`)
+  const marker = `${dir}.done`
+  const spec = JSON.stringify({ ...tree, seed: SEED, extras: true })
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === spec) return dir
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  const started = Date.now()
+  await generateTree(dir, { shape: tree.shape, entries: tree.entries, seed: SEED, extras: true })
+  console.log(`generated ${tree.shape} tree (${tree.entries} entries) in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  writeFileSync(marker, spec)
+  return dir
+}
+
+/** fdir paths, then `lstat` of every entry with bounded concurrency, summing sizes. */
+async function fdirWithStat(dir: string): Promise<number> {
+  const paths = (await new fdir().withFullPaths().withDirs().crawl(dir).withPromise()) as string[]
+  let total = 0
+  let next = 0
+  const worker = async () => {
+    while (next < paths.length) {
+      const path = paths[next++]
+      try {
+        total += (await fsp.lstat(path)).size
+      } catch {
+        // entries that cannot be stat'ed are skipped, as the other tools report them
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: 64 }, worker))
+  return total
+}
+
+/** Builds the syscall-floor example once and returns its path. */
+function floorBinary(): string {
+  runCommand(['cargo', 'build', '--release', '--quiet', '-p', 'modforge-walk', '--example', 'floor', '--manifest-path', join(ROOT, 'Cargo.toml')])
+  return join(ROOT, 'target/release/examples/floor')
+}
+
+/** Drops the page cache (root only); false when not permitted. */
+function dropCaches(): boolean {
+  try {
+    runCommand(['sync'])
+    writeFileSync('/proc/sys/vm/drop_caches', '3')
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Runs the whole profile benchmark. */
+export async function profileBenchmark(args: string[]): Promise<void> {
+  const small = args.includes('--small')
+  const runsIndex = args.indexOf('--runs')
+  const plan: RunPlan = { warmup: 2, runs: runsIndex >= 0 ? Number(args[runsIndex + 1]) : 5 }
+  const cores = availableParallelism()
+  const base = join(process.env.MODFORGE_BENCH_DIR ?? tmpdir(), 'modforge-bench-trees')
+  mkdirSync(base, { recursive: true })
+  const floor = floorBinary()
+  const du = findTool('du')
+  const find = findTool('find')
+  const diskus = findTool('diskus')
+  const dua = findTool('dua')
+  console.log(`\n== profile benchmark: warm page cache, ${plan.runs} timed runs after ${plan.warmup} warm-up runs`)
+  console.log(`file system of ${base}: ${fileSystem(base)}; cores: ${cores}`)
+  if (!diskus) console.log('diskus: not installed, skipped (cargo install diskus)')
+  if (!dua) console.log('dua: not installed, skipped (cargo install dua-cli)')
+
+  const results: Record<string, unknown>[] = []
+  const targets: TargetResult[] = []
+  for (const tree of TREES) {
+    const entries = small ? Math.round(tree.entries / 10) : tree.entries
+    const dir = await ensureTree(base, { ...tree, entries })
+    const rows: Measurement[] = []
+    let full: ProfileReport | undefined
+
+    rows.push(await measure('modforge names-only', plan, () => profile(dir, { stats: false, threads: cores })))
+    let collected = 0
+    rows.push(
+      await measure('modforge names-only + paths', plan, () =>
+        profile(dir, { stats: false, threads: cores, collectPaths: (batch) => void (collected += batch.paths.length) }),
+      ),
+    )
+    for (const threads of [...new Set([1, 2, cores])]) {
+      rows.push(
+        await measure(`modforge full t${threads}`, plan, async () => {
+          full = await profile(dir, { threads })
+        }),
+      )
+    }
+    if (!full) throw new Error('no profile report')
+    const t = full.totals
+    const entryCount = t.files + t.dirs + t.symlinks + t.other
+    rows[rows.length - 1].note = `${entryCount} entries`
+
+    rows.push(await measure('fdir onlyCounts', plan, () => new fdir().onlyCounts().crawl(dir).withPromise()))
+    rows.push(await measure('fdir paths', plan, () => new fdir().withFullPaths().crawl(dir).withPromise()))
+    rows.push(await measure('fdir + lstat', { warmup: 1, runs: Math.min(plan.runs, 3) }, () => fdirWithStat(dir)))
+    if (du) {
+      rows.push(await measureCommand('du -sb', plan, [du, '-sb', dir]))
+      rows.push(await measureCommand('du -s', plan, [du, '-s', dir]))
+    }
+    if (find) rows.push(await measureCommand('find -type f', plan, [find, dir, '-type', 'f', '-printf', '.']))
+    if (diskus) rows.push(await measureCommand(`diskus -j ${cores}`, plan, [diskus, '-j', String(cores), dir]))
+    if (dua) rows.push(await measureCommand(`dua -t ${cores}`, plan, [dua, '-t', String(cores), 'aggregate', dir]))
+    rows.push(await measureCommand('floor (1 thread)', plan, [floor, dir]))
+
+    printTable(`${tree.shape} tree, ${entryCount} entries, warm cache`, rows, `modforge full t${cores}`)
+
+    const median = (name: string) => rows.find((row) => row.name === name)?.median ?? NaN
+    const label = `${tree.shape}`
+    targets.push(target(`${label}: fdir onlyCounts / modforge names-only`, median('fdir onlyCounts') / median('modforge names-only'), 3))
+    if (du) targets.push(target(`${label}: du -s / modforge full t2`, median('du -s') / median('modforge full t2'), 2))
+    targets.push(target(`${label}: modforge full t1 / floor`, median('modforge full t1') / median('floor (1 thread)'), 1.5, false))
+    console.log(`parallel efficiency at ${cores} threads: ${((median('floor (1 thread)') / cores / median(`modforge full t${cores}`)) * 100).toFixed(0)}%`)
+
+    // Correctness in the same run.
+    const checks: Record<string, boolean> = {}
+    if (find) checks.filesEqualFind = t.files === runCommand([find, dir, '-type', 'f', '-printf', '.'], true).length
+    if (du) {
+      checks.apparentEqualsDu = t.apparentBytes === Number(runCommand([du, '-sb', dir], true).split('\t')[0])
+      checks.allocatedEqualsDu = t.allocatedBytes === Number(runCommand([du, '-sB1', dir], true).split('\t')[0])
+      const links = await profile(dir, { countHardLinks: true })
+      checks.countLinksApparentEqualsDu = links.totals.apparentBytes === Number(runCommand([du, '-sbl', dir], true).split('\t')[0])
+      checks.countLinksAllocatedEqualsDu = links.totals.allocatedBytes === Number(runCommand([du, '-sB1', '-l', dir], true).split('\t')[0])
+    }
+    checks.collectPathsComplete = collected === entryCount * (plan.warmup + plan.runs)
+    console.log(`correctness: ${Object.entries(checks).map(([name, ok]) => `${name} ${ok ? 'ok' : 'MISMATCH'}`).join(', ')}`)
+
+    let cold: Measurement[] | undefined
+    if (args.includes('--cold')) cold = await coldSweep(dir, cores, du, diskus)
+    results.push({ tree: { ...tree, entries: entryCount, dir }, rows, checks, cold })
+  }
+  const file = writeResults('profile', { machine: machine(), cache: 'warm', plan, results, targets })
+  console.log(`\nresults written to ${file}`)
+}
+
+/** Cold-cache runs: the page cache is dropped before every timed run. */
+async function coldSweep(dir: string, cores: number, du?: string, diskus?: string): Promise<Measurement[] | undefined> {
+  if (!dropCaches()) {
+    console.log('cold runs skipped: dropping the page cache needs root')
+    return undefined
+  }
+  const rows: Measurement[] = []
+  const coldPlan: RunPlan = { warmup: 0, runs: 1 }
+  for (const threads of [...new Set([1, 2, cores, 3 * cores])]) {
+    dropCaches()
+    rows.push(await measure(`modforge full t${threads} (cold)`, coldPlan, () => profile(dir, { threads })))
+  }
+  if (du) {
+    dropCaches()
+    rows.push(await measureCommand('du -s (cold)', coldPlan, [du, '-s', dir]))
+  }
+  if (diskus) {
+    dropCaches()
+    rows.push(await measureCommand('diskus (cold)', coldPlan, [diskus, dir]))
+  }
+  printTable('cold cache thread sweep', rows, `modforge full t${cores} (cold)`)
+  return rows
+}

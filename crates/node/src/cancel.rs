@@ -1,0 +1,50 @@
+//! Cancellation: the flag that Rust workers poll, exposed to JavaScript as `CancelFlag`.
+//!
+//! The TypeScript facade creates one flag per call and sets it from the caller's `AbortSignal`
+//! (`abort` event listener, removed when the call settles); the workers check the flag in their
+//! loops, so work stops mid-way and the call rejects with `ABORT_ERR`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use napi_derive::napi;
+
+/// A cancellation flag shared between JavaScript and the worker threads of one call.
+#[napi]
+#[derive(Default)]
+pub struct CancelFlag {
+    flag: Arc<AtomicBool>,
+}
+
+#[napi]
+impl CancelFlag {
+    /// Creates an unset flag.
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the flag: running work stops at its next check and the call rejects with `ABORT_ERR`.
+    #[napi]
+    pub fn cancel(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`CancelFlag::cancel`] was called.
+    #[napi(getter)]
+    pub fn cancelled(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+}
+
+impl CancelFlag {
+    /// The shared flag, for handing to worker threads.
+    pub fn shared(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.flag)
+    }
+}
+
+/// The flag of an optional `CancelFlag` argument; a fresh unset flag when none was given.
+pub fn flag_of(cancel: Option<&CancelFlag>) -> Arc<AtomicBool> {
+    cancel.map_or_else(Default::default, CancelFlag::shared)
+}

@@ -1,0 +1,205 @@
+//! The seeded data generators of the capability crates (test, demo and benchmark data).
+
+use std::path::{Path, PathBuf};
+
+use modforge_store as store;
+use modforge_walk as walk;
+use napi::Env;
+use napi::bindgen_prelude::PromiseRaw;
+use napi_derive::napi;
+
+use crate::convert::integer_option;
+use crate::error::NodeError;
+use crate::store::display;
+use crate::task::{run_sync, spawn_promise};
+
+/// Options of `generateTree`.
+#[napi(object)]
+#[derive(Default)]
+pub struct TreeOptions {
+    /// `wide`, `deep`, `node`, `game` or `mixed` (default `mixed`).
+    #[napi(ts_type = "'wide' | 'deep' | 'node' | 'game' | 'mixed'")]
+    pub shape: Option<String>,
+    /// Approximate number of entries (default: 20,000 for `mixed`, the benchmark size otherwise).
+    pub entries: Option<f64>,
+    /// Seed of every random choice (default 1); the same seed gives the same tree on every platform.
+    pub seed: Option<f64>,
+    /// Add the `extras/` folder: hard links, every sort of symbolic link (a loop included), empty
+    /// and unreadable folders, awkward names, a FIFO and a socket, hidden entries, all age buckets.
+    pub extras: Option<bool>,
+    /// pnpm layout: files hard-linked from a store in `outside` (required then).
+    pub pnpm: Option<bool>,
+    /// A folder outside the tree for link partners.
+    pub outside: Option<String>,
+}
+
+/// What `generateTree` created (counted per name, as `find` does).
+#[napi(object)]
+pub struct TreeSummary {
+    /// Regular files.
+    pub files: f64,
+    /// Folders, the root included.
+    pub dirs: f64,
+    /// Symbolic links.
+    pub symlinks: f64,
+    /// FIFOs and sockets.
+    pub other: f64,
+    /// Extra names of files already in the tree.
+    pub hard_links: f64,
+    /// Apparent bytes of regular files, each file once.
+    pub file_bytes: f64,
+}
+
+fn tree_spec(options: TreeOptions) -> Result<walk::generate::TreeSpec, NodeError> {
+    let shape: walk::generate::Shape = options.shape.as_deref().unwrap_or("mixed").parse()?;
+    Ok(walk::generate::TreeSpec {
+        shape,
+        entries: integer_option("entries", options.entries, 1, 100_000_000)?
+            .unwrap_or_else(|| shape.default_entries()),
+        seed: integer_option("seed", options.seed, 0, u32::MAX as u64)?.unwrap_or(1),
+        extras: options.extras.unwrap_or(false),
+        pnpm: options.pnpm.unwrap_or(false),
+        outside: options.outside.map(PathBuf::from),
+        now: None,
+    })
+}
+
+fn generate_tree_now(dir: &Path, options: TreeOptions) -> Result<TreeSummary, NodeError> {
+    let summary = walk::generate::generate_tree(dir, &tree_spec(options)?)?;
+    Ok(TreeSummary {
+        files: summary.files as f64,
+        dirs: summary.dirs as f64,
+        symlinks: summary.symlinks as f64,
+        other: summary.other as f64,
+        hard_links: summary.hard_links as f64,
+        file_bytes: summary.file_bytes as f64,
+    })
+}
+
+/// Generates a seeded folder tree into `dir` (created if missing; must be empty), off the main thread.
+#[napi(ts_return_type = "Promise<TreeSummary>")]
+pub fn generate_tree(
+    env: &Env,
+    dir: String,
+    options: Option<TreeOptions>,
+) -> napi::Result<PromiseRaw<'_, TreeSummary>> {
+    let options = options.unwrap_or_default();
+    spawn_promise(
+        env,
+        "generate",
+        move || generate_tree_now(Path::new(&dir), options),
+        |_env, s| Ok(s),
+    )
+}
+
+/// Generates a seeded folder tree into `dir` on the calling thread.
+#[napi]
+pub fn generate_tree_sync(
+    env: &Env,
+    dir: String,
+    options: Option<TreeOptions>,
+) -> napi::Result<TreeSummary> {
+    run_sync(env, || {
+        generate_tree_now(Path::new(&dir), options.unwrap_or_default())
+    })
+}
+
+/// Options of `generateDataset`.
+#[napi(object)]
+#[derive(Default)]
+pub struct DatasetGeneratorOptions {
+    /// Seed of every random choice (default 1).
+    pub seed: Option<f64>,
+    /// `dalle` (19 tables, ~12.5k rows, ~595 KB; default) or `large` (~1M rows).
+    #[napi(ts_type = "'dalle' | 'large'")]
+    pub scale: Option<String>,
+}
+
+/// One generated CSV file.
+#[napi(object)]
+pub struct GeneratedTable {
+    /// Table name.
+    pub name: String,
+    /// The CSV file.
+    pub path: String,
+    /// Header columns, the version column first.
+    pub columns: Vec<String>,
+    /// Data rows.
+    pub rows: u32,
+}
+
+/// A generated CSV data set.
+#[napi(object)]
+pub struct GeneratedDataset {
+    /// The folder of the CSV files.
+    pub dir: String,
+    /// The value of the `version` column in every row.
+    pub version: String,
+    /// The tables in order.
+    pub tables: Vec<GeneratedTable>,
+    /// Data rows of all tables.
+    pub rows: f64,
+    /// CSV bytes of all tables.
+    pub bytes: f64,
+}
+
+fn generate_dataset_now(
+    dir: &Path,
+    options: DatasetGeneratorOptions,
+) -> Result<GeneratedDataset, NodeError> {
+    let scale = match options.scale.as_deref() {
+        None | Some("dalle") => store::generate::Scale::Dalle,
+        Some("large") => store::generate::Scale::Large,
+        Some(other) => {
+            return Err(NodeError::InvalidArg(format!(
+                "scale must be 'dalle' or 'large', got '{other}'"
+            )));
+        }
+    };
+    let seed = integer_option("seed", options.seed, 0, u32::MAX as u64)?.unwrap_or(1);
+    let set = store::generate::dalle(dir, seed, scale)?;
+    Ok(GeneratedDataset {
+        dir: display(&set.dir),
+        version: set.version.clone(),
+        rows: set.rows() as f64,
+        bytes: set.bytes as f64,
+        tables: set
+            .tables
+            .into_iter()
+            .map(|table| GeneratedTable {
+                name: table.name,
+                path: display(&table.path),
+                columns: table.columns,
+                rows: table.rows,
+            })
+            .collect(),
+    })
+}
+
+/// Writes a seeded CSV data set with the shape of the dalle databases into `dir`, off the main thread.
+#[napi(ts_return_type = "Promise<GeneratedDataset>")]
+pub fn generate_dataset(
+    env: &Env,
+    dir: String,
+    options: Option<DatasetGeneratorOptions>,
+) -> napi::Result<PromiseRaw<'_, GeneratedDataset>> {
+    let options = options.unwrap_or_default();
+    spawn_promise(
+        env,
+        "generate",
+        move || generate_dataset_now(Path::new(&dir), options),
+        |_env, s| Ok(s),
+    )
+}
+
+/// Writes a seeded CSV data set into `dir` on the calling thread.
+#[napi]
+pub fn generate_dataset_sync(
+    env: &Env,
+    dir: String,
+    options: Option<DatasetGeneratorOptions>,
+) -> napi::Result<GeneratedDataset> {
+    run_sync(env, || {
+        generate_dataset_now(Path::new(&dir), options.unwrap_or_default())
+    })
+}

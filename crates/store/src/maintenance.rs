@@ -1,0 +1,59 @@
+//! Removing snapshots and leftovers: `invalidate` and `clean` (d.5, d.7).
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::layer::OsLayer;
+use crate::names;
+use crate::write::{self, Sweep};
+
+/// Counts of files removed by [`invalidate`] or [`clean`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Files deleted.
+    pub removed: u64,
+    /// Files that could not be deleted now (held open elsewhere, e.g. mapped on Windows); they are
+    /// renamed out of the way where possible and swept later.
+    pub deferred: u64,
+}
+
+/// Removes `name`'s snapshots of every version and all its temp and `.del` files from `dir`
+/// (rename to `.del`, then delete). A missing directory removes nothing.
+pub fn invalidate(dir: &Path, name: &str) -> Result<Removed, Error> {
+    if name.is_empty() {
+        return Err(Error::InvalidArgument(
+            "snapshot name must not be empty".into(),
+        ));
+    }
+    let swept = write::sweep(
+        &OsLayer,
+        dir,
+        &names::encode_component(name),
+        Sweep::Invalidate,
+    );
+    Ok(Removed {
+        removed: swept.removed,
+        deferred: swept.deferred,
+    })
+}
+
+/// Removes every temp (`.tmp`) and deferred-deletion (`.del`) file of every name in `dir`,
+/// whatever its age. Run it when no writer is active: a live writer's temp file would be removed
+/// and its write reported as not persisted.
+pub fn clean(dir: &Path) -> Result<Removed, Error> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::InvalidArgument(format!(
+                "{} is not a directory",
+                dir.display()
+            )));
+        }
+        Err(e) => return Err(Error::io("stat", dir, e)),
+    }
+    let swept = write::sweep(&OsLayer, dir, "", Sweep::TempFiles);
+    Ok(Removed {
+        removed: swept.removed,
+        deferred: swept.deferred,
+    })
+}

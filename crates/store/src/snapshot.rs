@@ -1,0 +1,337 @@
+//! Snapshot files: identity, loading (d.2) and writing (d.4).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+use crate::error::Error;
+use crate::fingerprint::Fingerprint;
+use crate::header::{self, Expect, HEADER_LEN, Header};
+use crate::hooks::Hooks;
+use crate::names;
+use crate::reason::{Reason, ReasonCode};
+use crate::write::write_atomic;
+
+/// Names one snapshot: the directory, the user's name, the data version and the payload kind.
+/// Construction validates all four, so every later call can rely on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotId {
+    dir: PathBuf,
+    name: String,
+    version: String,
+    kind: String,
+    file_name: String,
+}
+
+impl SnapshotId {
+    /// Validates and builds an id. `kind`: 1–32 bytes of `[a-z0-9._@/-]`; `version`: 1–64 bytes
+    /// of UTF-8 without NUL; the encoded file name must fit in 255 bytes.
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        name: &str,
+        version: &str,
+        kind: &str,
+    ) -> Result<Self, Error> {
+        header::validate_kind(kind)?;
+        header::validate_version(version)?;
+        let file_name = names::snapshot_file_name(name, version)?;
+        Ok(SnapshotId {
+            dir: dir.into(),
+            name: name.into(),
+            version: version.into(),
+            kind: kind.into(),
+            file_name,
+        })
+    }
+
+    /// An id with the default kind `blob`.
+    pub fn blob(dir: impl Into<PathBuf>, name: &str, version: &str) -> Result<Self, Error> {
+        Self::new(dir, name, version, "blob")
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The user's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The data version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The payload kind.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The file name, `<enc(name)>_<enc(version)>.mfs`.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
+    /// The full path of the snapshot file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(&self.file_name)
+    }
+}
+
+/// A verified snapshot: a read-only memory map of the file (or, for a value built in this
+/// process, its bytes in memory). Cloning is cheap (shared); the mapping lives until the last
+/// clone is dropped. `Send + Sync`.
+#[derive(Clone)]
+pub struct Snapshot {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bytes: Bytes,
+    path: PathBuf,
+    header: Header,
+}
+
+enum Bytes {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("path", &self.inner.path)
+            .field("mapped", &self.is_mapped())
+            .field("header", &self.inner.header)
+            .finish()
+    }
+}
+
+impl Snapshot {
+    /// The whole file: header then payload.
+    pub fn image(&self) -> &[u8] {
+        match &self.inner.bytes {
+            Bytes::Mapped(map) => map,
+            Bytes::Owned(vec) => vec,
+        }
+    }
+
+    /// The payload (the file after the 192-byte header).
+    pub fn payload(&self) -> &[u8] {
+        self.image().get(HEADER_LEN..).unwrap_or_default()
+    }
+
+    /// The snapshot's path (for a value not yet persisted: where it was to be written).
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The decoded, verified header.
+    pub fn header(&self) -> &Header {
+        &self.inner.header
+    }
+
+    /// True when served from a memory map of the file, false when held in memory.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.inner.bytes, Bytes::Mapped(_))
+    }
+
+    /// Validates an in-memory file image (checks 0b–7 of d.2) as [`load`] would a file.
+    pub fn from_image(
+        path: impl Into<PathBuf>,
+        image: Vec<u8>,
+        id: &SnapshotId,
+        fingerprint: &Fingerprint,
+    ) -> Result<Snapshot, Reason> {
+        let expect = Expect {
+            kind: id.kind(),
+            version: Some(id.version()),
+            fingerprint,
+        };
+        Self::from_image_expect(path.into(), image, &expect)
+    }
+
+    pub(crate) fn from_image_expect(
+        path: PathBuf,
+        image: Vec<u8>,
+        expect: &Expect<'_>,
+    ) -> Result<Snapshot, Reason> {
+        let header = header::check(&image, expect)?;
+        Ok(Snapshot {
+            inner: Arc::new(Inner {
+                bytes: Bytes::Owned(image),
+                path,
+                header,
+            }),
+        })
+    }
+
+    /// Wraps a mapped file whose header has already been checked.
+    pub(crate) fn from_map(path: PathBuf, map: Mmap, header: Header) -> Snapshot {
+        Snapshot {
+            inner: Arc::new(Inner {
+                bytes: Bytes::Mapped(map),
+                path,
+                header,
+            }),
+        }
+    }
+
+    /// Wraps an image this process has just encoded (no re-validation).
+    pub(crate) fn built(path: PathBuf, image: Vec<u8>) -> Result<Snapshot, Error> {
+        let header = Header::decode(&image)
+            .ok_or_else(|| Error::InvalidArgument("image shorter than a header".into()))?;
+        Ok(Snapshot {
+            inner: Arc::new(Inner {
+                bytes: Bytes::Owned(image),
+                path,
+                header,
+            }),
+        })
+    }
+}
+
+/// Runs the load checks 0b–7 of d.2 on a whole file image in memory (the same code [`load`]
+/// runs on a mapped file) and returns its header.
+pub fn check_image(
+    image: &[u8],
+    id: &SnapshotId,
+    fingerprint: &Fingerprint,
+) -> Result<Header, Reason> {
+    header::check(
+        image,
+        &Expect {
+            kind: id.kind(),
+            version: Some(id.version()),
+            fingerprint,
+        },
+    )
+}
+
+/// Opens `id`'s file and runs the load checks of d.2 (0–7) against the current fingerprint.
+/// Payload structure (check 8) is the caller's.
+pub fn load(id: &SnapshotId, fingerprint: &Fingerprint) -> Result<Snapshot, Reason> {
+    let expect = Expect {
+        kind: id.kind(),
+        version: Some(id.version()),
+        fingerprint,
+    };
+    load_path(&id.path(), &expect)
+}
+
+pub(crate) fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Reason> {
+    let map = map_file(path)?;
+    let header = header::check(&map, expect)?;
+    Ok(Snapshot {
+        inner: Arc::new(Inner {
+            bytes: Bytes::Mapped(map),
+            path: path.to_path_buf(),
+            header,
+        }),
+    })
+}
+
+/// Opens and maps a file after checking that it is a regular file of at least a header's size
+/// (checks 0 and 0b: mapping a zero-length file fails on POSIX).
+pub(crate) fn map_file(path: &Path) -> Result<Mmap, Reason> {
+    let missing = |e: &std::io::Error| Reason::new(ReasonCode::Missing, e.to_string());
+    let file = File::open(path).map_err(|e| {
+        // Windows refuses to open a directory as a file; name it the same on every platform.
+        if path.is_dir() {
+            Reason::new(
+                ReasonCode::Missing,
+                "EISDIR: a directory is in the snapshot's place",
+            )
+        } else {
+            missing(&e)
+        }
+    })?;
+    let meta = file.metadata().map_err(|e| missing(&e))?;
+    if meta.is_dir() {
+        return Err(Reason::new(
+            ReasonCode::Missing,
+            "EISDIR: a directory is in the snapshot's place",
+        ));
+    }
+    if meta.len() < HEADER_LEN as u64 {
+        return Err(Reason::corrupt(
+            meta.len(),
+            format!(
+                "file is {} bytes, shorter than the {HEADER_LEN}-byte header",
+                meta.len()
+            ),
+        ));
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: the map is read-only. Snapshot files are never modified in place by this crate
+    // (writers rename complete files over them), so the mapped bytes stay those of the verified
+    // file until unmapped. Another program truncating the file in place is outside the contract
+    // (it would raise SIGBUS on POSIX).
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| missing(&e))?;
+    Ok(map)
+}
+
+/// Encodes header + payload for `id` into one buffer.
+pub(crate) fn encode_image(
+    id: &SnapshotId,
+    fingerprint: &Fingerprint,
+    payload: &[u8],
+    created_ns: u64,
+) -> Vec<u8> {
+    let head = header::encode(id.kind(), id.version(), fingerprint, payload, created_ns);
+    let mut image = Vec::with_capacity(HEADER_LEN + payload.len());
+    image.extend_from_slice(&head);
+    image.extend_from_slice(payload);
+    image
+}
+
+/// Writes a snapshot atomically (d.4) with the hooks' file layer and returns its path.
+/// The payload is written as given; nothing is modified in place.
+pub fn write(
+    id: &SnapshotId,
+    fingerprint: &Fingerprint,
+    payload: &[u8],
+    hooks: &Hooks<'_>,
+) -> Result<PathBuf, Error> {
+    let head = header::encode(
+        id.kind(),
+        id.version(),
+        fingerprint,
+        payload,
+        hooks.created(),
+    );
+    write_atomic(id.dir(), id.file_name(), &[&head, payload], hooks)
+}
+
+/// The outcome of persisting a value that is returned regardless.
+pub(crate) enum Persisted {
+    Written,
+    Failed(Error),
+}
+
+impl Persisted {
+    /// `(persisted, persist_error)` as [`crate::Opened`] reports them.
+    pub(crate) fn into_parts(self) -> (bool, Option<Error>) {
+        match self {
+            Persisted::Written => (true, None),
+            Persisted::Failed(e) => (false, Some(e)),
+        }
+    }
+}
+
+/// Writes a complete image; IO failures become [`Persisted::Failed`], only an abort is an error.
+pub(crate) fn persist_image(
+    id: &SnapshotId,
+    image: &[u8],
+    hooks: &Hooks<'_>,
+) -> Result<Persisted, Error> {
+    match write_atomic(id.dir(), id.file_name(), &[image], hooks) {
+        Ok(_) => Ok(Persisted::Written),
+        Err(Error::Aborted) => Err(Error::Aborted),
+        Err(e) => Ok(Persisted::Failed(e)),
+    }
+}

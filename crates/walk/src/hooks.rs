@@ -1,0 +1,55 @@
+//! Callbacks a caller can attach to a profile: cancellation, progress and path batches.
+
+use std::sync::atomic::AtomicBool;
+
+pub use crate::engine::EntryKind;
+
+/// Most entries in one [`PathBatch`].
+pub const PATH_BATCH_MAX: usize = 8192;
+
+/// Optional callbacks of [`crate::profile`].
+#[derive(Clone, Copy, Default)]
+pub struct Hooks<'a> {
+    /// Set by the caller at any time: workers stop promptly and `profile` returns [`crate::Error::Aborted`].
+    pub cancel: Option<&'a AtomicBool>,
+    /// Called from a ticker thread the walk owns about every 100 ms, plus exactly one final event
+    /// with the totals before `profile` returns `Ok`.
+    pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    /// Receives every counted entry, in batches of at most [`PATH_BATCH_MAX`] entries, on worker
+    /// threads (flushed at least every 100 ms of walking and at the end, before `profile` returns).
+    /// May block (back-pressure); returning `false` aborts the walk ([`crate::Error::Aborted`]).
+    pub paths: Option<&'a (dyn Fn(PathBatch) -> bool + Sync)>,
+}
+
+impl std::fmt::Debug for Hooks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("cancel", &self.cancel)
+            .field("progress", &self.progress.is_some())
+            .field("paths", &self.paths.is_some())
+            .finish()
+    }
+}
+
+/// A progress event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Entries counted so far.
+    pub done: u64,
+    /// Apparent bytes counted so far (0 without stats).
+    pub bytes: u64,
+    /// A directory being read, relative to the root, `/`-separated (`"."` for the root and in the
+    /// final event).
+    pub current: String,
+}
+
+/// A batch of counted entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathBatch {
+    /// Relative paths, `/`-separated (`"."` for the root), non-UTF-8 bytes replaced by U+FFFD.
+    pub paths: Vec<String>,
+    /// Kind codes, one per path: 0 file, 1 dir, 2 symlink, 3 other ([`EntryKind::code`]).
+    pub kinds: Vec<u8>,
+    /// Apparent sizes, one per path (each name's own size); `None` without stats.
+    pub apparent_bytes: Option<Vec<u64>>,
+}
