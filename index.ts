@@ -411,6 +411,16 @@ export class Dataset {
     unclosedDatasets.register(this, info.handle, this)
   }
 
+  /** Same as {@link openDataset}. */
+  static open(options: DatasetOptions): Promise<Opened<Dataset>> {
+    return openDataset(options)
+  }
+
+  /** Same as {@link openDatasetSync}. */
+  static openSync(options: DatasetSyncOptions): Opened<Dataset> {
+    return openDatasetSync(options)
+  }
+
   /** The table called `name`, or `undefined`. */
   table(name: string): Table | undefined {
     return this.#tables.get(name)

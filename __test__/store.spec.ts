@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import {
+  Dataset,
   generateDataset,
   getBlob,
   getBlobSync,
@@ -212,7 +213,8 @@ describe('datasets', () => {
   it('closes: later reads throw, closing twice is harmless', async () => {
     const d = dir('close')
     const options = { dir: d, name: 'c', version: '1', source: { token: 'c' }, tables: { t: Buffer.from('k\na\n') } }
-    const { value } = await openDataset(options)
+    const { value } = await Dataset.open(options)
+    expect(Dataset.openSync(options).loaded).toBe(true)
     const t = value.table('t')!
     value.close()
     for (const call of [() => t.get('a'), () => t.row(0), () => t.column('k'), () => value.report]) {
