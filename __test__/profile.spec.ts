@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { generateTree, profile, profileSync, type ProfileReport } from '../index'
-import { du, findCount, removeTree, runUnprivileged, tempDir } from './helpers'
+import { du, findCount, removeTree, runUnprivileged, scratchDir, tempDir } from './helpers'
 
 const DAY = 86_400
 
@@ -277,6 +277,58 @@ function listTree(root: string): Set<string> {
   visit('')
   return paths
 }
+
+describe('profile on a real system folder (/usr)', () => {
+  it('matches find and GNU du', async () => {
+    const report = await profile('/usr', { threads: 2 })
+    expect(report.totals.files).toBe(findCount('/usr', 'f'))
+    expect(report.totals.dirs).toBe(findCount('/usr', 'd'))
+    expect(report.totals.symlinks).toBe(findCount('/usr', 'l'))
+    expect(report.totals.apparentBytes).toBe(du('-sb', '/usr'))
+    expect(report.totals.allocatedBytes).toBe(du('-sB1', '/usr'))
+    expect(report.errors).toEqual([])
+  })
+
+  it('streams every path through a slow listener without losing a batch (back-pressure)', async () => {
+    // Far more batches than the queue holds, from two workers, to a listener slower than the walk.
+    let paths = 0
+    let batches = 0
+    const report = await profile('/usr', {
+      threads: 2,
+      stats: false,
+      collectPaths(batch) {
+        batches += 1
+        paths += batch.paths.length
+        const until = Date.now() + 2
+        while (Date.now() < until);
+      },
+    })
+    const t = report.totals
+    expect(paths).toBe(t.files + t.dirs + t.symlinks + t.other)
+    expect(batches).toBeGreaterThan(8)
+  })
+})
+
+describe('collectPaths from several workers at once', () => {
+  let root: string
+  beforeAll(() => {
+    // Four large folders, so that both workers fill batches at the same time.
+    root = scratchDir('flat')
+    for (let d = 0; d < 4; d += 1) {
+      mkdirSync(join(root, `d${d}`))
+      for (let f = 0; f < 50_000; f += 1) writeFileSync(join(root, `d${d}`, `f${f}`), '')
+    }
+  })
+  afterAll(() => removeTree(root))
+
+  it('never stalls when both workers wait for a full queue (nodejs/node#58723)', async () => {
+    for (let round = 0; round < 30; round += 1) {
+      let paths = 0
+      const report = await profile(root, { threads: 2, stats: false, collectPaths: (batch) => void (paths += batch.paths.length) })
+      expect(paths).toBe(report.totals.files + report.totals.dirs)
+    }
+  }, 60_000)
+})
 
 describe('profile errors and edge cases', () => {
   it('rejects a missing root and a root that is a file, also when not strict', async () => {

@@ -460,7 +460,14 @@ pub fn profile<'env>(
         move || {
             let deliver = collect_paths.as_ref().map(|callback| {
                 let delivery = delivery.clone();
+                // One producer at a time: Node's ThreadSafeFunction wakes a single blocked caller
+                // when a full queue drains, so a second blocked worker could sleep forever
+                // (nodejs/node#58723). The others wait here instead.
+                let one_at_a_time = Mutex::new(());
                 move |batch: walk::PathBatch| {
+                    let _turn = one_at_a_time
+                        .lock()
+                        .unwrap_or_else(|poison| poison.into_inner());
                     // Blocking: a full queue makes the workers wait for JavaScript (bounded memory).
                     delivery.queued();
                     let done = delivery.clone();
