@@ -51,9 +51,18 @@ export function summarize(name: string, times: number[], note?: string): Measure
   return { name, median, min: sorted[0], max: sorted[sorted.length - 1], runs: sorted.length, note }
 }
 
-/** Times an external command (`argv[0]` with its arguments), failing loudly if it fails. */
+/**
+ * Times an external command (`argv[0]` with its arguments). Tools such as `du` exit 1 after
+ * reporting unreadable entries and still did the whole walk, so a non-zero exit is recorded in
+ * the note rather than thrown; a command that cannot start throws.
+ */
 export async function measureCommand(name: string, plan: RunPlan, argv: string[], note?: string): Promise<Measurement> {
-  return measure(name, plan, () => runCommand(argv), note)
+  const [command, ...args] = argv
+  const probe = spawnSync(command, args, { stdio: 'ignore' })
+  if (probe.error) throw probe.error
+  const exit = probe.status === 0 ? undefined : `exit ${probe.status}`
+  const measured = await measure(name, plan, () => runCommand(argv, true))
+  return { ...measured, note: [note, exit].filter(Boolean).join('; ') || undefined }
 }
 
 /** Runs a command and returns its stdout; throws with stderr when it exits non-zero. */

@@ -1,59 +1,29 @@
-//! The libc backend (Linux, Android, Apple).
+//! The libc backend (Linux, Android, Apple): directories opened relative to their parent's
+//! descriptor, entries read by the platform's stream (`getdents64` on Linux and Android, `readdir`
+//! on Apple systems), metadata by `fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)`.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::ptr::NonNull;
 use std::sync::Arc;
 
 use crate::engine::entry::{EntryKind, FileId, Meta};
 
-/// An open directory stream. The stream is read only through the one [`DirReader`]; stat chunks
-/// share the handle for its descriptor.
-pub(crate) struct DirHandle {
-    dir: NonNull<libc::DIR>,
-    fd: libc::c_int,
-}
-
-// SAFETY: the `DIR` stream is only advanced through the unique `DirReader` (`&mut self`), and
-// closed once in `Drop` when the last holder is gone; the other holders only pass the descriptor
-// to `fstatat`, which any thread may do concurrently.
-#[allow(unsafe_code)]
-unsafe impl Send for DirHandle {}
-// SAFETY: as above: shared access only reads the descriptor number.
-#[allow(unsafe_code)]
-unsafe impl Sync for DirHandle {}
-
-impl Drop for DirHandle {
-    fn drop(&mut self) {
-        // SAFETY: `dir` came from a successful `opendir` and is closed exactly once, here.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::closedir(self.dir.as_ptr());
-        }
-    }
-}
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use super::getdents::DirHandle;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use super::getdents::Stream;
+#[cfg(target_vendor = "apple")]
+pub(crate) use super::readdir::DirHandle;
+#[cfg(target_vendor = "apple")]
+use super::readdir::Stream;
 
 /// Lists one directory.
 pub(crate) struct DirReader {
     handle: Arc<DirHandle>,
-}
-
-fn clear_errno() {
-    // SAFETY: the errno location is this thread's own `int`, valid for the thread's lifetime.
-    #[allow(unsafe_code)]
-    unsafe {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            *libc::__errno_location() = 0;
-        }
-        #[cfg(target_vendor = "apple")]
-        {
-            *libc::__error() = 0;
-        }
-    }
+    stream: Stream,
 }
 
 impl DirReader {
@@ -62,7 +32,7 @@ impl DirReader {
     /// over the platform limit is opened one component at a time.
     pub(crate) fn open(path: &Path, parent: Option<(&DirHandle, &OsStr)>) -> io::Result<Self> {
         if let Some((handle, name)) = parent {
-            return Self::open_at(handle.fd, name.as_bytes(), libc::O_NOFOLLOW);
+            return Self::open_at(handle.fd(), name.as_bytes(), libc::O_NOFOLLOW);
         }
         match Self::open_at(libc::AT_FDCWD, path.as_os_str().as_bytes(), 0) {
             Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {
@@ -72,22 +42,20 @@ impl DirReader {
         }
     }
 
-    /// `openat(dirfd, name, O_DIRECTORY | flags)` + `fdopendir`.
+    /// `openat(dirfd, name, O_DIRECTORY | flags)`, then the platform's stream over it.
     fn open_at(dirfd: libc::c_int, name: &[u8], flags: libc::c_int) -> io::Result<Self> {
         let fd = open_fd(dirfd, name, flags)?;
-        // SAFETY: `fd` is an open directory descriptor owned here; on success the stream owns it.
-        #[allow(unsafe_code)]
-        let dir = unsafe { libc::fdopendir(fd) };
-        match NonNull::new(dir) {
-            Some(dir) => Ok(DirReader {
-                handle: Arc::new(DirHandle { dir, fd }),
-            }),
-            None => {
-                let err = io::Error::last_os_error();
+        let (handle, stream) = match Stream::open(fd) {
+            Ok(opened) => opened,
+            Err(err) => {
                 close_fd(fd);
-                Err(err)
+                return Err(err);
             }
-        }
+        };
+        Ok(DirReader {
+            handle: Arc::new(handle),
+            stream,
+        })
     }
 
     /// Opens a path longer than `PATH_MAX` by walking it one component at a time.
@@ -132,34 +100,17 @@ impl DirReader {
 
     /// The next entry (`.` and `..` skipped), `None` at the end, `Some(Err)` when reading failed.
     pub(crate) fn next_entry(&mut self) -> Option<io::Result<Listed<'_>>> {
-        loop {
-            clear_errno();
-            // SAFETY: the stream is valid and only this `&mut self` advances it.
-            #[allow(unsafe_code)]
-            let ent = unsafe { libc::readdir(self.handle.dir.as_ptr()) };
-            if ent.is_null() {
-                let err = io::Error::last_os_error();
-                return match err.raw_os_error() {
-                    Some(0) | None => None,
-                    Some(_) => Some(Err(err)),
-                };
-            }
-            // SAFETY: `ent` points to a dirent that stays valid until the next `readdir` on this
-            // stream; the returned `Listed` borrows `self` mutably, so no such call can happen
-            // while the name is in use. `d_name` is NUL-terminated.
-            #[allow(unsafe_code)]
-            let (name, d_type) = unsafe { (CStr::from_ptr((*ent).d_name.as_ptr()), (*ent).d_type) };
-            let bytes = name.to_bytes();
-            if bytes == b"." || bytes == b".." {
-                continue;
-            }
-            return Some(Ok(Listed {
-                name,
-                d_type,
-                fd: self.handle.fd,
-                meta: None,
-            }));
-        }
+        let fd = self.handle.fd();
+        Some(
+            self.stream
+                .next(&self.handle)?
+                .map(|(name, d_type)| Listed {
+                    name,
+                    d_type,
+                    fd,
+                    meta: None,
+                }),
+        )
     }
 }
 
@@ -260,7 +211,7 @@ impl NameChunk {
             };
             f(
                 OsStr::from_bytes(name.to_bytes()),
-                stat_at(self.handle.fd, name),
+                stat_at(self.handle.fd(), name),
             )?;
         }
         Ok(())
@@ -287,8 +238,8 @@ fn open_fd(dirfd: libc::c_int, name: &[u8], flags: libc::c_int) -> io::Result<li
     }
 }
 
-/// Closes a descriptor this module opened and did not hand to a stream.
-fn close_fd(fd: libc::c_int) {
+/// Closes a descriptor of this backend.
+pub(super) fn close_fd(fd: libc::c_int) {
     // SAFETY: `fd` was returned by `openat` here and is closed once.
     #[allow(unsafe_code)]
     unsafe {
@@ -358,7 +309,7 @@ mod tests {
             let c_name = CString::new(name.as_str()).unwrap();
             // SAFETY: valid descriptor of an open directory and a NUL-terminated name.
             #[allow(unsafe_code)]
-            let rc = unsafe { libc::mkdirat(reader.handle.fd, c_name.as_ptr(), 0o755) };
+            let rc = unsafe { libc::mkdirat(reader.handle.fd(), c_name.as_ptr(), 0o755) };
             assert_eq!(rc, 0, "{}", io::Error::last_os_error());
             reader = DirReader::open(&deep, Some((&reader.handle(), OsStr::new(&name)))).unwrap();
             deep.push(&name);

@@ -1,13 +1,17 @@
 //! Listing directories and reading entry metadata relative to the open directory.
 //!
-//! Two backends with the same interface: on Linux and Apple systems `opendir` / `readdir` /
-//! `fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)` through libc (names are borrowed from the stream, the
+//! Two backends with the same interface: on Linux and Apple systems `getdents64` (Linux) or
+//! `readdir` (Apple) and `fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)` through libc (names are borrowed from the stream, the
 //! kind comes from `d_type`, and a `DT_UNKNOWN` entry costs one `fstatat` whose result is kept);
 //! elsewhere std's `fs::read_dir` and `DirEntry::metadata()`, which on Windows come from the
 //! enumeration itself.
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod getdents;
 #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
 mod libc_dir;
+#[cfg(target_vendor = "apple")]
+mod readdir;
 #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
 pub(crate) use libc_dir::{DirHandle, DirReader, Listed, NameChunk};
 
