@@ -150,6 +150,7 @@ export async function profileBenchmark(args: string[]): Promise<void> {
     if (diskus) rows.push(await measureCommand(`diskus -j ${cores}`, plan, [diskus, '-j', String(cores), dir]))
     if (dua) rows.push(await measureCommand(`dua -t ${cores}`, plan, [dua, '-t', String(cores), 'aggregate', dir]))
     rows.push(await measureCommand('floor (1 thread)', plan, [floor, dir]))
+    rows.push(await measureCommand('floor names-only (1 thread)', plan, [floor, dir, '--names']))
 
     printTable(`${tree.shape} tree, ${entryCount} entries, warm cache`, rows, `modforge full t${cores}`)
 
@@ -159,6 +160,13 @@ export async function profileBenchmark(args: string[]): Promise<void> {
     if (du) targets.push(target(`${label}: du -s / modforge full t2`, median('du -s') / median('modforge full t2'), 2))
     targets.push(target(`${label}: modforge full t1 / floor`, median('modforge full t1') / median('floor (1 thread)'), 1.5, false))
     console.log(`parallel efficiency at ${cores} threads: ${((median('floor (1 thread)') / cores / median(`modforge full t${cores}`)) * 100).toFixed(0)}%`)
+    // Names-only is bound by the kernel's directory reads: the best any tool can do on this many
+    // cores is the single-threaded read_dir floor divided by the cores.
+    const namesBound = median('floor names-only (1 thread)') / cores
+    console.log(
+      `names-only: ${median('modforge names-only').toFixed(1)} ms against a read_dir floor of ${namesBound.toFixed(1)} ms on ${cores} cores; ` +
+        `fdir onlyCounts could be beaten by at most ${(median('fdir onlyCounts') / namesBound).toFixed(2)}x on this file system`,
+    )
 
     // Correctness in the same run.
     const checks: Record<string, boolean> = {}
