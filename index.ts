@@ -10,7 +10,8 @@
  * `ERR_MODFORGE_CORRUPT`, `ERR_MODFORGE_INVALID_ARG`, `ERR_MODFORGE_LIMIT`, `ABORT_ERR`
  * (`name === 'AbortError'`) and `ERR_MODFORGE_INTERNAL` (a bug).
  */
-import * as native from './binding'
+import type * as binding from './binding'
+import { native } from './lib/native'
 import { cancellable, invalidArgument, rejectAsyncOnlyOptions } from './lib/call'
 
 export type {
@@ -72,20 +73,20 @@ export function isModforgeError(error: unknown, code?: ErrorCode): error is Modf
 // ---------------------------------------------------------------------------------------------
 
 /** Options of {@link profile}: every field optional, defaults documented per field. */
-export interface ProfileOptions extends native.NativeProfileOptions {
+export interface ProfileOptions extends binding.NativeProfileOptions {
   /**
    * Called about ten times a second on the main thread with `{ stage: 'walk', done, bytes, current }`
    * (`done` = entries counted, `bytes` = apparent bytes so far), then once with the totals.
    * A throw aborts the walk and the Promise rejects with the thrown error.
    */
-  onProgress?: (event: native.ProgressEvent) => void
+  onProgress?: (event: binding.ProgressEvent) => void
   /**
    * Opt-in listing of every counted entry, in batches of up to 8,192 (`paths` relative to the
    * root, `kinds` 0 file / 1 dir / 2 symlink / 3 other, `apparentBytes` or `null` with
    * `stats: false`). Order is unspecified; the Promise resolves after the last batch.
    * A throw aborts the walk and the Promise rejects with the thrown error.
    */
-  collectPaths?: (batch: native.PathBatch) => void
+  collectPaths?: (batch: binding.PathBatch) => void
   /** Stops the walk mid-way; the Promise rejects with `ABORT_ERR` (no partial report). */
   signal?: AbortSignal
 }
@@ -101,7 +102,7 @@ export type ProfileSyncOptions = Omit<ProfileOptions, 'onProgress' | 'signal'>
  * Rejects with `ERR_MODFORGE_IO` when the root is missing (`ENOENT`) or not a folder (`ENOTDIR`),
  * `ERR_MODFORGE_INVALID_ARG` for a bad option, `ABORT_ERR` when `signal` aborts.
  */
-export function profile(path: string, options: ProfileOptions = {}): Promise<native.ProfileReport> {
+export function profile(path: string, options: ProfileOptions = {}): Promise<binding.ProfileReport> {
   const { onProgress, collectPaths, signal, ...rest } = options
   return cancellable(signal, (call) =>
     native.profile(path, rest, call.cancel, call.guard(onProgress), call.guard(collectPaths)),
@@ -112,7 +113,7 @@ export function profile(path: string, options: ProfileOptions = {}): Promise<nat
  * {@link profile} on the calling thread. `collectPaths` batches are delivered before it returns.
  * Throws `ERR_MODFORGE_INVALID_ARG` when given `onProgress` or `signal`.
  */
-export function profileSync(path: string, options: ProfileSyncOptions = {}): native.ProfileReport {
+export function profileSync(path: string, options: ProfileSyncOptions = {}): binding.ProfileReport {
   rejectAsyncOnlyOptions('profileSync', options, ['onProgress', 'signal'])
   const { collectPaths, ...rest } = options
   return native.profileSync(path, rest, collectPaths)
@@ -177,7 +178,7 @@ export interface Opened<T> {
   /** True when served from disk, false when built by this call. */
   loaded: boolean
   /** Why the file on disk was not used (when `loaded` is false). */
-  rejected?: native.RejectReason
+  rejected?: binding.RejectReason
   /** True when loaded, or built and written. */
   persisted: boolean
   /** Why writing failed (`ERR_MODFORGE_IO` with `errno`, `syscall`, `path`); the value is still returned. */
@@ -198,14 +199,14 @@ export interface OpenOrBuildSyncOptions extends SnapshotOptions {
   build: () => Uint8Array
 }
 
-function nativeSpec(options: SnapshotOptions): native.SnapshotSpec {
+function nativeSpec(options: SnapshotOptions): binding.SnapshotSpec {
   const { dir, name, version, kind, source } = options
   return { dir, name, version, kind, source: nativeSource(source) }
 }
 
-function nativeSource(source: Source | undefined): native.NativeSource {
+function nativeSource(source: Source | undefined): binding.NativeSource {
   if (source && 'bytes' in source) return { bytes: asBuffer(source.bytes, 'source.bytes') }
-  return (source ?? {}) as native.NativeSource
+  return (source ?? {}) as binding.NativeSource
 }
 
 /** A `Buffer` view of `bytes` (no copy); `ERR_MODFORGE_INVALID_ARG` when it is not a `Uint8Array`. */
@@ -215,7 +216,7 @@ function asBuffer(bytes: unknown, what: string): Buffer {
   throw invalidArgument(`${what} must be a Uint8Array`)
 }
 
-function openedFromBuild<T>(value: T, loaded: { reason: native.RejectReason | null }, written: {
+function openedFromBuild<T>(value: T, loaded: { reason: binding.RejectReason | null }, written: {
   path: string
   persisted: boolean
   persistError: Error | null
@@ -263,7 +264,7 @@ export interface PutResult {
   persistError?: Error
 }
 
-function putResult(written: native.BlobWrite): PutResult {
+function putResult(written: binding.BlobWrite): PutResult {
   const result: PutResult = { path: written.path, persisted: written.persisted }
   if (written.persistError) result.persistError = written.persistError
   return result
@@ -283,9 +284,9 @@ export function putBlobSync(options: SnapshotOptions, bytes: Uint8Array): PutRes
 }
 
 /** The result of {@link getBlob}: the bytes, or why the snapshot on disk cannot be used. */
-export type GetResult = { bytes: Buffer; path: string } | { bytes: null; path: string; reason: native.RejectReason }
+export type GetResult = { bytes: Buffer; path: string } | { bytes: null; path: string; reason: binding.RejectReason }
 
-function getResult(loaded: native.BlobLoad): GetResult {
+function getResult(loaded: binding.BlobLoad): GetResult {
   if (loaded.bytes) return { bytes: loaded.bytes, path: loaded.path }
   return { bytes: null, path: loaded.path, reason: loaded.reason! }
 }
@@ -302,27 +303,27 @@ export function getBlobSync(options: SnapshotOptions): GetResult {
 }
 
 /** Removes every version of snapshot `name` in `dir`, and its temp files. */
-export function invalidate(options: { dir: string; name: string }): Promise<native.Removed> {
+export function invalidate(options: { dir: string; name: string }): Promise<binding.Removed> {
   return native.invalidate(options.dir, options.name)
 }
 
 /** {@link invalidate} on the calling thread. */
-export function invalidateSync(options: { dir: string; name: string }): native.Removed {
+export function invalidateSync(options: { dir: string; name: string }): binding.Removed {
   return native.invalidateSync(options.dir, options.name)
 }
 
 /** Removes leftover temp (`.tmp`) and deferred (`.del`) files in `dir`; run it when no writer is active. */
-export function cleanStore(dir: string): native.Removed {
+export function cleanStore(dir: string): binding.Removed {
   return native.cleanStoreSync(dir)
 }
 
 /** Header fields and check results of a snapshot file, without an expected source. */
-export function inspectSnapshot(path: string): Promise<native.SnapshotInspection> {
+export function inspectSnapshot(path: string): Promise<binding.SnapshotInspection> {
   return native.inspectSnapshot(path)
 }
 
 /** {@link inspectSnapshot} plus the full walk over every cell, for a file or every `.mfs` in a folder. */
-export function verifySnapshots(path: string): Promise<native.SnapshotInspection[]> {
+export function verifySnapshots(path: string): Promise<binding.SnapshotInspection[]> {
   return native.verifySnapshots(path)
 }
 
@@ -338,7 +339,7 @@ export function verifySnapshots(path: string): Promise<native.SnapshotInspection
 export type TableInput = string | Uint8Array | { columns?: string[]; rows: unknown[] }
 
 /** Options of {@link openDataset}. */
-export interface DatasetOptions extends Omit<native.NativeDatasetOptions, 'source'> {
+export interface DatasetOptions extends Omit<binding.NativeDatasetOptions, 'source'> {
   /**
    * The tables by name, or a function producing them, called only when the snapshot on disk cannot
    * be used (then `source` is required).
@@ -347,7 +348,7 @@ export interface DatasetOptions extends Omit<native.NativeDatasetOptions, 'sourc
   /** What the dataset is built from; default: the content of the CSV files given as paths. */
   source?: Source
   /** Build progress: `{ stage: 'parse' | 'write', done, total, current }`, about ten times a second. */
-  onProgress?: (event: native.ProgressEvent) => void
+  onProgress?: (event: binding.ProgressEvent) => void
   /** Stops the call; it rejects with `ABORT_ERR` and leaves no temp file. */
   signal?: AbortSignal
 }
@@ -402,7 +403,7 @@ export class Dataset {
   readonly #tables: Map<string, Table>
 
   /** @internal Wraps a dataset the native side opened. */
-  constructor(info: native.DatasetInfo) {
+  constructor(info: binding.DatasetInfo) {
     this.#handle = info.handle
     this.version = info.version
     this.path = info.path
@@ -455,7 +456,7 @@ export class Table {
   readonly #index: number
 
   /** @internal Describes table `index` of an open dataset. */
-  constructor(dataset: Dataset, handle: number, index: number, info: native.TableInfo) {
+  constructor(dataset: Dataset, handle: number, index: number, info: binding.TableInfo) {
     this.dataset = dataset
     this.#handle = handle
     this.#index = index
@@ -486,7 +487,7 @@ export class Table {
   }
 }
 
-function datasetOptions(options: DatasetSyncOptions | DatasetOptions): native.NativeDatasetOptions {
+function datasetOptions(options: DatasetSyncOptions | DatasetOptions): binding.NativeDatasetOptions {
   const { dir, name, version, versionColumn, key, duplicates, ragged, source } = options
   return { dir, name, version, versionColumn, key, duplicates, ragged, source: source && nativeSource(source) }
 }
@@ -529,21 +530,21 @@ export function openDatasetSync(options: DatasetSyncOptions): Opened<Dataset> {
  * `node` (node_modules-like), `game` (an install with sparse archives) or `mixed`, optionally with
  * the `extras/` folder of awkward cases (hard links, symlink loops, unreadable folders, ...).
  */
-export function generateTree(dir: string, options?: native.TreeOptions): Promise<native.TreeSummary> {
+export function generateTree(dir: string, options?: binding.TreeOptions): Promise<binding.TreeSummary> {
   return native.generateTree(dir, options)
 }
 
 /** {@link generateTree} on the calling thread. */
-export function generateTreeSync(dir: string, options?: native.TreeOptions): native.TreeSummary {
+export function generateTreeSync(dir: string, options?: binding.TreeOptions): binding.TreeSummary {
   return native.generateTreeSync(dir, options)
 }
 
 /** Writes a seeded CSV data set with the shape of the dalle databases (19 tables) into `dir`. */
-export function generateDataset(dir: string, options?: native.DatasetGeneratorOptions): Promise<native.GeneratedDataset> {
+export function generateDataset(dir: string, options?: binding.DatasetGeneratorOptions): Promise<binding.GeneratedDataset> {
   return native.generateDataset(dir, options)
 }
 
 /** {@link generateDataset} on the calling thread. */
-export function generateDatasetSync(dir: string, options?: native.DatasetGeneratorOptions): native.GeneratedDataset {
+export function generateDatasetSync(dir: string, options?: binding.DatasetGeneratorOptions): binding.GeneratedDataset {
   return native.generateDatasetSync(dir, options)
 }

@@ -345,6 +345,10 @@ describe('profile errors and edge cases', () => {
     await expect(profile(dir, { exclude: ['['] })).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG' })
     await expect(profile(dir, { threads: -1 })).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG' })
     await expect(profile(dir, { stats: false, minSize: 10 })).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG' })
+    // Values of the wrong type are invalid arguments too, not conversion failures.
+    await expect(profile(dir, { threads: 'many' as never })).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG' })
+    await expect(profile(dir, { exclude: '*.tmp' as never })).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG' })
+    expect(() => profileSync(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_MODFORGE_INVALID_ARG' }))
     expect(() => profileSync(dir, { signal: new AbortController().signal } as never)).toThrow(
       expect.objectContaining({ code: 'ERR_MODFORGE_INVALID_ARG' }),
     )

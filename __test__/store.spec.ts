@@ -208,6 +208,12 @@ describe('datasets', () => {
     await expect(
       openDataset({ dir: d, name: 'bad', version: '1', source: { token: 'b' }, tables: { t: { columns: ['a'], rows: [[{}]] } } }),
     ).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG', message: expect.stringContaining("table 't', row 0, column 'a'") })
+    await expect(
+      openDataset({ dir: d, name: 'bad', version: '1', source: { token: 'b' }, tables: { t: { columns: 'a' as never, rows: [] } } }),
+    ).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG', message: expect.stringContaining("table 't'") })
+    await expect(getBlob({ dir: d, name: 'n', version: '1', source: { token: 5 as never } })).rejects.toMatchObject({
+      code: 'ERR_MODFORGE_INVALID_ARG',
+    })
   })
 
   it('closes: later reads throw, closing twice is harmless', async () => {

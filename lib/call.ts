@@ -6,12 +6,13 @@
  * code: it is wrapped so that the first exception is kept, the native call is cancelled, and the
  * Promise rejects with that exception instead of `ABORT_ERR`.
  */
-import { CancelFlag } from '../binding'
+import type { CancelFlag as NativeCancelFlag } from '../binding'
+import { native } from './native'
 
 /** The per-call state handed to a native long operation. */
 export interface CallContext {
   /** The native flag the workers poll. */
-  readonly cancel: CancelFlag
+  readonly cancel: NativeCancelFlag
   /** Wraps a user callback so that a throw cancels the call instead of escaping. */
   guard<A>(callback: ((arg: A) => void) | undefined): ((arg: A) => void) | undefined
 }
@@ -25,7 +26,7 @@ export async function cancellable<T>(
   signal: AbortSignal | undefined,
   start: (context: CallContext) => Promise<T>,
 ): Promise<T> {
-  const cancel = new CancelFlag()
+  const cancel = new native.CancelFlag()
   let thrown: { error: unknown } | undefined
   const context: CallContext = {
     cancel,

@@ -81,7 +81,14 @@ fn tables_from_js(tables: &Object) -> Result<Tables, NodeError> {
     let mut converted = Vec::with_capacity(names.len());
     for name in names {
         let value: Unknown = tables.get_named_property(&name)?;
-        let input = table_input(&name, value)?;
+        // N-API failures here come from converting the caller's values (a `columns` that is not
+        // an array of strings, ...): they describe bad input, not a bug.
+        let input = table_input(&name, value).map_err(|err| match err {
+            NodeError::Internal(reason) => {
+                NodeError::InvalidArg(format!("table '{name}': {reason}"))
+            }
+            other => other,
+        })?;
         converted.push((name, input));
     }
     Ok(converted)
