@@ -57,6 +57,12 @@ export function findCount(dir: string, type: 'f' | 'd' | 'l'): number {
   return sh('find', [dir, '-type', type, '-printf', '.'], true).length
 }
 
+/** GNU tools (`du`, `find -printf`), `setpriv` and `/proc` semantics are available. */
+export const onLinux = process.platform === 'linux'
+
+/** Symbolic links, hard links and Unix permissions work without special privileges. */
+export const onPosix = process.platform !== 'win32'
+
 /** Whether this process runs as root (then unprivileged cases run in a child that drops root). */
 export const isRoot = process.getuid?.() === 0
 

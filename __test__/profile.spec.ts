@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { generateTree, profile, profileSync, type ProfileReport } from '../index'
-import { du, findCount, removeTree, runUnprivileged, scratchDir, tempDir } from './helpers'
+import { du, findCount, onLinux, onPosix, removeTree, runUnprivileged, scratchDir, tempDir } from './helpers'
 
 const DAY = 86_400
 
@@ -38,7 +38,7 @@ function stable(report: ProfileReport) {
   return { ...rest, options: otherOptions }
 }
 
-describe('profile on the spec tree T1', () => {
+describe.runIf(onPosix)('profile on the spec tree T1', () => {
   let root: string
   beforeAll(() => {
     root = tempDir('t1')
@@ -61,8 +61,10 @@ describe('profile on the spec tree T1', () => {
       emptyDirs: 1,
       maxDepth: 2,
     })
-    expect(report.totals.apparentBytes).toBe(du('-sb', root))
-    expect(report.totals.allocatedBytes).toBe(du('-sB1', root))
+    if (onLinux) {
+      expect(report.totals.apparentBytes).toBe(du('-sb', root))
+      expect(report.totals.allocatedBytes).toBe(du('-sB1', root))
+    }
     expect(report.emptyDirs).toEqual(['empty'])
     expect(report.depthHistogram).toEqual([1, 11, 3])
     expect(report.extensions.map((row) => [row.ext, row.count, row.apparentBytes])).toEqual([
@@ -126,13 +128,13 @@ describe('profile on the spec tree T1', () => {
     const links = await profile(root, { countHardLinks: true })
     expect(links.totals).toMatchObject({ fileApparentBytes: 9802, hardLinkDuplicates: 0 })
     expect(links.largestFiles.slice(0, 2).map((row) => row.path)).toEqual(['dir1/hl1', 'dir2/hl2'])
-    expect(links.totals.apparentBytes).toBe(du('-sbl', root))
+    if (onLinux) expect(links.totals.apparentBytes).toBe(du('-sbl', root))
   })
 
   it('follows symbolic links with loop detection', async () => {
     const report = await profile(root, { followSymlinks: true })
     expect(report.totals).toMatchObject({ files: 11, dirs: 5, symlinks: 1, fileApparentBytes: 5706, hardLinkDuplicates: 5, errors: 1 })
-    expect(report.errors).toEqual([{ path: 'loop', op: 'stat', code: 'ELOOP', errno: 40 }])
+    expect(report.errors).toEqual([{ path: 'loop', op: 'stat', code: 'ELOOP', errno: onLinux ? 40 : expect.any(Number) }])
     expect(report.depthHistogram).toEqual([1, 11, 5])
   })
 
@@ -162,7 +164,7 @@ describe('profile on the spec tree T1', () => {
   })
 })
 
-describe('profile on generated trees', () => {
+describe.runIf(onLinux)('profile on generated trees', () => {
   let root: string
   beforeAll(async () => {
     root = tempDir('gen')
@@ -278,7 +280,7 @@ function listTree(root: string): Set<string> {
   return paths
 }
 
-describe('profile on a real system folder (/usr)', () => {
+describe.runIf(onLinux)('profile on a real system folder (/usr)', () => {
   it('matches find and GNU du', async () => {
     const report = await profile('/usr', { threads: 2 })
     expect(report.totals.files).toBe(findCount('/usr', 'f'))
@@ -309,7 +311,7 @@ describe('profile on a real system folder (/usr)', () => {
   })
 })
 
-describe('collectPaths from several workers at once', () => {
+describe.runIf(onLinux)('collectPaths from several workers at once', () => {
   let root: string
   beforeAll(() => {
     // Four large folders, so that both workers fill batches at the same time.
@@ -334,10 +336,11 @@ describe('profile errors and edge cases', () => {
   it('rejects a missing root and a root that is a file, also when not strict', async () => {
     await expect(profile('/nonexistent/modforge-root')).rejects.toMatchObject({
       code: 'ERR_MODFORGE_IO',
-      errno: 2,
+      message: expect.stringContaining('ENOENT'),
       path: '/nonexistent/modforge-root',
     })
-    await expect(profile(__filename)).rejects.toMatchObject({ code: 'ERR_MODFORGE_IO', errno: 20 })
+    await expect(profile(__filename)).rejects.toMatchObject({ code: 'ERR_MODFORGE_IO', message: expect.stringContaining('ENOTDIR') })
+    if (onPosix) await expect(profile(__filename)).rejects.toMatchObject({ errno: 20, syscall: 'stat' })
   })
 
   it('rejects invalid options with ERR_MODFORGE_INVALID_ARG', async () => {
@@ -361,7 +364,7 @@ describe('profile errors and edge cases', () => {
     })
   })
 
-  it('reports an unreadable folder with its path and errno while counting the rest (unprivileged)', () => {
+  it.runIf(onLinux)('reports an unreadable folder with its path and errno while counting the rest (unprivileged)', () => {
     const root = tempDir('unreadable')
     try {
       mkdirSync(join(root, 'open'))

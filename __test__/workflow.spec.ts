@@ -8,7 +8,9 @@ import { ROOT } from './helpers'
 
 interface Job {
   needs?: string | string[]
-  strategy?: { matrix?: { include?: Array<Record<string, string>>; node?: string[] } }
+  strategy?: {
+    matrix?: { include?: Array<Record<string, string>>; settings?: Array<Record<string, string>>; node?: string[] }
+  }
   steps?: Array<Record<string, unknown>>
 }
 
@@ -20,9 +22,13 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>
 }
 
-/** The targets listed in the `include` matrix of a job. */
+/**
+ * The targets of a job's matrix: its `include` entries, or its `settings` list, which GitHub
+ * crosses with the other dimensions (`include` entries would not be crossed with `node`).
+ */
 function targetsOf(job: Job | undefined): string[] {
-  return (job?.strategy?.matrix?.include ?? []).map((entry) => entry.target).filter(Boolean)
+  const matrix = job?.strategy?.matrix
+  return [...(matrix?.include ?? []), ...(matrix?.settings ?? [])].map((entry) => entry.target).filter(Boolean)
 }
 
 describe('the CI workflow', () => {
@@ -36,6 +42,8 @@ describe('the CI workflow', () => {
     expect(new Set(tested)).toEqual(new Set(pkg.napi.targets))
     for (const [, job] of testJobs) {
       expect(job.strategy?.matrix?.node).toEqual(['20', '22', '24'])
+      // Targets in `include` would become extra combinations without a Node version.
+      expect(job.strategy?.matrix?.include).toBeUndefined()
       expect([job.needs].flat()).toContain('build')
     }
   })
