@@ -4,16 +4,14 @@
 //! (`abort` event listener, removed when the call settles); the workers check the flag in their
 //! loops, so work stops mid-way and the call rejects with `ABORT_ERR`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
+use modforge_core::Cancel;
 use napi_derive::napi;
 
 /// A cancellation flag shared between JavaScript and the worker threads of one call.
 #[napi]
 #[derive(Default)]
 pub struct CancelFlag {
-    flag: Arc<AtomicBool>,
+    flag: Cancel,
 }
 
 #[napi]
@@ -27,24 +25,24 @@ impl CancelFlag {
     /// Sets the flag: running work stops at its next check and the call rejects with `ABORT_ERR`.
     #[napi]
     pub fn cancel(&self) {
-        self.flag.store(true, Ordering::Relaxed);
+        self.flag.cancel();
     }
 
     /// Whether [`CancelFlag::cancel`] was called.
     #[napi(getter)]
     pub fn cancelled(&self) -> bool {
-        self.flag.load(Ordering::Relaxed)
+        self.flag.is_cancelled()
     }
 }
 
 impl CancelFlag {
     /// The shared flag, for handing to worker threads.
-    pub fn shared(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.flag)
+    pub fn shared(&self) -> Cancel {
+        self.flag.clone()
     }
 }
 
 /// The flag of an optional `CancelFlag` argument; a fresh unset flag when none was given.
-pub fn flag_of(cancel: Option<&CancelFlag>) -> Arc<AtomicBool> {
+pub fn flag_of(cancel: Option<&CancelFlag>) -> Cancel {
     cancel.map_or_else(Default::default, CancelFlag::shared)
 }

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use modforge_core::Cancel;
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use modforge_store as store;
@@ -196,9 +198,9 @@ pub struct DatasetPlan {
 fn make_plan(
     options: NativeDatasetOptions,
     tables: Option<Tables>,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
 ) -> Result<DatasetPlan, NodeError> {
-    if cancel.load(Ordering::Relaxed) {
+    if cancel.is_cancelled() {
         return Err(NodeError::Aborted);
     }
     let plan = store::DatasetPlan::new(options.resolve()?, tables.as_deref())?;
@@ -243,7 +245,7 @@ pub fn plan_dataset_sync(
         make_plan(
             options,
             tables.as_ref().map(tables_from_js).transpose()?,
-            &AtomicBool::new(false),
+            &Cancel::new(),
         )
     })
 }
@@ -287,23 +289,25 @@ fn load_dataset(plan: &store::DatasetPlan) -> DatasetLoad {
 fn build_dataset(
     plan: &store::DatasetPlan,
     tables: Tables,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     progress: Option<&ProgressSink>,
 ) -> Result<store::Opened<store::Dataset>, NodeError> {
-    let forward = |event: &store::Progress<'_>| {
+    let forward = |event: &modforge_core::Progress<'_>| {
         if let Some(sink) = progress {
             sink.report(ProgressEvent {
                 stage: event.stage.as_str().to_owned(),
                 done: event.done as f64,
-                total: Some(event.total as f64),
+                total: event.total.map(|total| total as f64),
                 bytes: None,
-                current: event.current.unwrap_or_default().to_owned(),
+                current: event.current.to_owned(),
             });
         }
     };
     let hooks = store::Hooks {
-        cancel: Some(cancel),
-        progress: progress.map(|_| &forward as &(dyn Fn(&store::Progress<'_>) + Sync)),
+        control: modforge_core::Control {
+            cancel: Some(cancel),
+            progress: progress.map(|_| &forward as modforge_core::ProgressFn<'_>),
+        },
         ..Default::default()
     };
     Ok(plan.build(tables, None, &hooks)?)
@@ -393,7 +397,7 @@ impl DatasetPlan {
                 let built = build_dataset(&plan, tables, &cancel, progress.as_ref());
                 delivery.wait(|| progress.as_ref().is_some_and(ProgressSink::closing));
                 // A listener may have aborted while its event was handled after the build ended.
-                if cancel.load(Ordering::Relaxed) {
+                if cancel.is_cancelled() {
                     return Err(NodeError::Aborted);
                 }
                 built

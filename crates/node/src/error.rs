@@ -1,6 +1,7 @@
 //! The one place where errors of every capability crate become JavaScript `Error` objects with the
 //! stable `code` values listed in the README (architecture section 3).
 
+use modforge_core::{Categorize, Category};
 use napi::bindgen_prelude::{JsObjectValue, JsValue, Object};
 use napi::{Env, Status};
 
@@ -137,48 +138,52 @@ impl From<napi::Error> for NodeError {
     }
 }
 
-impl From<modforge_walk::Error> for NodeError {
-    fn from(err: modforge_walk::Error) -> Self {
-        use modforge_walk::Error as E;
-        match err {
-            E::Io { path, op, source } => NodeError::io(&source, op.as_str(), &path),
-            E::Generate {
-                path,
-                syscall,
+impl NodeError {
+    /// Maps any capability error by its category (the one mapping of every crate's errors).
+    pub fn from_categorized(err: &(impl Categorize + ?Sized)) -> Self {
+        let message = err.to_string();
+        match err.category() {
+            Category::Io {
                 source,
-            } => NodeError::io(&source, syscall, &path),
-            E::InvalidArgument(message) => NodeError::InvalidArg(message),
-            E::Aborted => NodeError::Aborted,
-            E::Internal(message) => NodeError::Internal(message),
+                syscall,
+                path,
+            } => NodeError::io(source, syscall, path),
+            Category::Format { file, offset } => NodeError::Format {
+                message,
+                file: file.to_owned(),
+                offset,
+            },
+            Category::Corrupt { file, offset } => NodeError::Corrupt {
+                message,
+                file: file.to_owned(),
+                offset,
+            },
+            Category::InvalidArg => NodeError::InvalidArg(message),
+            Category::Limit => NodeError::Limit(message),
+            Category::Aborted => NodeError::Aborted,
+            Category::Internal => NodeError::Internal(message),
         }
     }
 }
 
-impl From<modforge_store::Error> for NodeError {
-    fn from(err: modforge_store::Error) -> Self {
-        use modforge_store::Error as E;
-        match err {
-            E::Io { path, op, source } => NodeError::io(&source, op, &path),
-            E::Format {
-                ref file, offset, ..
-            } => NodeError::Format {
-                message: err.to_string(),
-                file: file.clone(),
-                offset,
-            },
-            E::Corrupt {
-                ref file, offset, ..
-            } => NodeError::Corrupt {
-                message: err.to_string(),
-                file: file.clone(),
-                offset: Some(offset),
-            },
-            E::InvalidArgument(message) => NodeError::InvalidArg(message),
-            E::Limit(message) => NodeError::Limit(message),
-            E::Aborted => NodeError::Aborted,
-        }
-    }
+/// `From` for every capability crate's error type, through [`NodeError::from_categorized`].
+macro_rules! categorized {
+    ($($error:ty),* $(,)?) => {
+        $(
+            impl From<$error> for NodeError {
+                fn from(err: $error) -> Self {
+                    NodeError::from_categorized(&err)
+                }
+            }
+        )*
+    };
 }
+
+categorized!(
+    modforge_walk::Error,
+    modforge_store::Error,
+    modforge_gen::Error,
+);
 
 /// The part of an `io::Error` message after the OS prefix, lower-case like libuv's messages.
 fn describe_io(source: &std::io::Error) -> String {
@@ -194,5 +199,5 @@ fn describe_io(source: &std::io::Error) -> String {
 
 /// The POSIX name of an errno value (`EACCES`), as Node reports it in `code`; `UNKNOWN` when unmapped.
 pub fn errno_name(errno: i32) -> &'static str {
-    modforge_walk::errno_name(errno)
+    modforge_core::errno_name(errno)
 }

@@ -2,8 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use modforge_store as store;
-use modforge_walk as walk;
 use napi::Env;
 use napi::bindgen_prelude::PromiseRaw;
 use napi_derive::napi;
@@ -50,9 +48,9 @@ pub struct TreeSummary {
     pub file_bytes: f64,
 }
 
-fn tree_spec(options: TreeOptions) -> Result<walk::generate::TreeSpec, NodeError> {
-    let shape: walk::generate::Shape = options.shape.as_deref().unwrap_or("mixed").parse()?;
-    Ok(walk::generate::TreeSpec {
+fn tree_spec(options: TreeOptions) -> Result<modforge_gen::tree::TreeSpec, NodeError> {
+    let shape: modforge_gen::tree::Shape = options.shape.as_deref().unwrap_or("mixed").parse()?;
+    Ok(modforge_gen::tree::TreeSpec {
         shape,
         entries: integer_option("entries", options.entries, 1, 100_000_000)?
             .unwrap_or_else(|| shape.default_entries()),
@@ -65,7 +63,7 @@ fn tree_spec(options: TreeOptions) -> Result<walk::generate::TreeSpec, NodeError
 }
 
 fn generate_tree_now(dir: &Path, options: TreeOptions) -> Result<TreeSummary, NodeError> {
-    let summary = walk::generate::generate_tree(dir, &tree_spec(options)?)?;
+    let summary = modforge_gen::tree::generate_tree(dir, &tree_spec(options)?)?;
     Ok(TreeSummary {
         files: summary.files as f64,
         dirs: summary.dirs as f64,
@@ -148,8 +146,8 @@ fn generate_dataset_now(
     options: DatasetGeneratorOptions,
 ) -> Result<GeneratedDataset, NodeError> {
     let scale = match options.scale.as_deref() {
-        None | Some("dalle") => store::generate::Scale::Dalle,
-        Some("large") => store::generate::Scale::Large,
+        None | Some("dalle") => modforge_gen::dataset::Scale::Dalle,
+        Some("large") => modforge_gen::dataset::Scale::Large,
         Some(other) => {
             return Err(NodeError::InvalidArg(format!(
                 "scale must be 'dalle' or 'large', got '{other}'"
@@ -157,7 +155,7 @@ fn generate_dataset_now(
         }
     };
     let seed = integer_option("seed", options.seed, 0, u32::MAX as u64)?.unwrap_or(1);
-    let set = store::generate::dalle(dir, seed, scale)?;
+    let set = modforge_gen::dataset::dalle(dir, seed, scale)?;
     Ok(GeneratedDataset {
         dir: display(&set.dir),
         version: set.version.clone(),

@@ -1,7 +1,8 @@
 //! `profile` / `profileSync`: conversion of options and reports for `modforge-walk`.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use modforge_core::Cancel;
 use std::sync::{Arc, Mutex};
 
 use modforge_walk as walk;
@@ -412,24 +413,26 @@ impl From<walk::ProfileReport> for ProfileReport {
 fn run_profile(
     root: &str,
     options: walk::ProfileOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     progress: Option<&ProgressSink>,
     paths: Option<&(dyn Fn(walk::PathBatch) -> bool + Sync)>,
 ) -> Result<walk::ProfileReport, NodeError> {
-    let forward = |p: &walk::Progress| {
+    let forward = |p: &modforge_core::Progress<'_>| {
         if let Some(sink) = progress {
             sink.forward(ProgressEvent {
-                stage: "walk".to_owned(),
+                stage: p.stage.as_str().to_owned(),
                 done: bytes(p.done),
-                total: None,
-                bytes: Some(bytes(p.bytes)),
-                current: p.current.clone(),
+                total: p.total.map(bytes),
+                bytes: p.bytes.map(bytes),
+                current: p.current.to_owned(),
             });
         }
     };
     let hooks = walk::Hooks {
-        cancel: Some(cancel),
-        progress: progress.map(|_| &forward as &(dyn Fn(&walk::Progress) + Sync)),
+        control: modforge_core::Control {
+            cancel: Some(cancel),
+            progress: progress.map(|_| &forward as modforge_core::ProgressFn<'_>),
+        },
         paths,
     };
     Ok(walk::profile(&PathBuf::from(root), &options, &hooks)?)
@@ -501,7 +504,7 @@ pub fn profile<'env>(
                         .is_some_and(|callback| callback.aborted())
             });
             // A listener may have aborted while its event was handled after the walk ended.
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.is_cancelled() {
                 return Err(NodeError::Aborted);
             }
             report
@@ -525,7 +528,7 @@ pub fn profile_sync(
         .unwrap_or_default()
         .resolve()
         .map_err(|err| err.into_napi(env))?;
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let buffered: Arc<Mutex<Vec<walk::PathBatch>>> = Arc::default();
     let report = run_sync(env, || {
         let keep = |batch: walk::PathBatch| {

@@ -1,8 +1,8 @@
 //! Blob snapshots, maintenance and inspection for `modforge-store`.
 
+use modforge_core::Cancel;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use modforge_store as store;
 use napi::Env;
@@ -120,8 +120,8 @@ pub struct BlobPlan {
     inner: Arc<(store::SnapshotId, store::Fingerprint)>,
 }
 
-fn plan(spec: SnapshotSpec, cancel: &AtomicBool) -> Result<BlobPlan, NodeError> {
-    if cancel.load(Ordering::Relaxed) {
+fn plan(spec: SnapshotSpec, cancel: &Cancel) -> Result<BlobPlan, NodeError> {
+    if cancel.is_cancelled() {
         return Err(NodeError::Aborted);
     }
     let kind = spec.kind.unwrap_or_else(|| "blob".to_owned());
@@ -151,7 +151,7 @@ pub fn plan_blob<'env>(
 /// Validates `spec` and fingerprints its source on the calling thread.
 #[napi]
 pub fn plan_blob_sync(env: &Env, spec: SnapshotSpec) -> napi::Result<BlobPlan> {
-    run_sync(env, || plan(spec, &AtomicBool::new(false)))
+    run_sync(env, || plan(spec, &Cancel::new()))
 }
 
 fn load_blob(inner: &(store::SnapshotId, store::Fingerprint)) -> BlobLoad {
@@ -174,10 +174,10 @@ fn load_blob(inner: &(store::SnapshotId, store::Fingerprint)) -> BlobLoad {
 fn write_blob(
     inner: &(store::SnapshotId, store::Fingerprint),
     bytes: &[u8],
-    cancel: &AtomicBool,
+    cancel: &Cancel,
 ) -> Result<store::Put, NodeError> {
     let hooks = store::Hooks {
-        cancel: Some(cancel),
+        control: modforge_core::Control::cancel(cancel),
         ..Default::default()
     };
     Ok(store::put_blob_fingerprinted(

@@ -4,8 +4,16 @@
 
 use std::time::{Duration, Instant};
 
-use modforge_store::generate::{Scale, dalle};
-use modforge_store::{DatasetOptions, DatasetPlan, Hooks, Source, open_dataset};
+use modforge_gen::dataset::{GeneratedSet, Scale, dalle};
+use modforge_store::{DatasetOptions, DatasetPlan, Hooks, Source, TableInput, open_dataset};
+
+/// The generated tables as dataset inputs (CSV paths).
+fn inputs(set: &GeneratedSet) -> Vec<(String, TableInput)> {
+    set.tables
+        .iter()
+        .map(|t| (t.name.clone(), TableInput::CsvPath(t.path.clone())))
+        .collect()
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -37,7 +45,7 @@ fn main() {
     for _ in 0..rounds {
         let _ = std::fs::remove_dir_all(&cache);
         let t = Instant::now();
-        let opened = open_dataset(options(None), set.inputs(), &Hooks::default()).expect("build");
+        let opened = open_dataset(options(None), inputs(&set), &Hooks::default()).expect("build");
         builds.push(t.elapsed());
         assert!(!opened.loaded && opened.persisted);
     }
@@ -57,8 +65,8 @@ fn main() {
     // Warm open with a token source: header checks, XXH3-128 of the payload, structure.
     let token = Some(Source::Token("generated-1".into()));
     let _ = std::fs::remove_dir_all(&cache);
-    open_dataset(options(token.clone()), set.inputs(), &Hooks::default()).expect("build");
-    let plan = DatasetPlan::new(options(token), Some(&set.inputs())).expect("plan");
+    open_dataset(options(token.clone()), inputs(&set), &Hooks::default()).expect("build");
+    let plan = DatasetPlan::new(options(token), Some(&inputs(&set))).expect("plan");
     let mut opens = Vec::new();
     for _ in 0..rounds * 10 {
         let t = Instant::now();
@@ -73,11 +81,11 @@ fn main() {
 
     // Warm open with the default source: the 19 CSV files are read and hashed.
     let _ = std::fs::remove_dir_all(&cache);
-    open_dataset(options(None), set.inputs(), &Hooks::default()).expect("build");
+    open_dataset(options(None), inputs(&set), &Hooks::default()).expect("build");
     let mut content = Vec::new();
     for _ in 0..rounds {
         let t = Instant::now();
-        let opened = open_dataset(options(None), set.inputs(), &Hooks::default()).expect("open");
+        let opened = open_dataset(options(None), inputs(&set), &Hooks::default()).expect("open");
         content.push(t.elapsed());
         assert!(opened.loaded);
     }
@@ -86,7 +94,7 @@ fn main() {
         median(content)
     );
 
-    let ds = open_dataset(options(None), set.inputs(), &Hooks::default())
+    let ds = open_dataset(options(None), inputs(&set), &Hooks::default())
         .expect("open")
         .value;
     let tables = ds.tables();

@@ -69,3 +69,33 @@ impl Error {
         }
     }
 }
+
+impl From<modforge_core::Aborted> for Error {
+    fn from(_: modforge_core::Aborted) -> Self {
+        Error::Aborted
+    }
+}
+
+impl modforge_core::Categorize for Error {
+    fn category(&self) -> modforge_core::Category<'_> {
+        use modforge_core::Category;
+        match self {
+            Error::Io { path, op, source } => Category::Io {
+                source,
+                syscall: op,
+                path,
+            },
+            Error::Format { file, offset, .. } => Category::Format {
+                file,
+                offset: *offset,
+            },
+            Error::Corrupt { file, offset, .. } => Category::Corrupt {
+                file,
+                offset: Some(*offset),
+            },
+            Error::InvalidArgument(_) => Category::InvalidArg,
+            Error::Limit(_) => Category::Limit,
+            Error::Aborted => Category::Aborted,
+        }
+    }
+}

@@ -11,14 +11,11 @@
 //! Datasets store CSV tables (or given rows) column-wise with a hash index over a key column, in
 //! the `modforge.dataset@1` payload; opening validates the structure in O(tables + columns) and
 //! every cell access is bounds- and UTF-8-checked.
-#![deny(unsafe_code)]
-#![warn(missing_docs)]
 
 mod blob;
 mod dataset;
 mod error;
 mod fingerprint;
-pub mod generate;
 mod header;
 mod hooks;
 mod inspect;
@@ -41,7 +38,7 @@ pub use dataset::{
 pub use error::Error;
 pub use fingerprint::{FileMode, Fingerprint, FingerprintAlgorithm, Source, fingerprint};
 pub use header::{CONTAINER_VERSION, HEADER_LEN, Header, MAGIC};
-pub use hooks::{Hooks, Progress, Stage};
+pub use hooks::Hooks;
 pub use inspect::{Check, Inspection, TableSummary, inspect, verify, verify_dir};
 pub use layer::{FileLayer, LayerFile, OsLayer};
 pub use maintenance::{Removed, clean, invalidate};

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::error::Error;
-use crate::hooks::{Hooks, Stage};
+use modforge_core::Stage;
+
+use crate::hooks::Hooks;
 use crate::layer::FileLayer;
 use crate::names::{self, EntryKind};
 

@@ -6,7 +6,6 @@ mod common;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use common::{leftovers, snapshots};
@@ -605,15 +604,17 @@ fn cancel_during_write_removes_the_temp() {
     let id = SnapshotId::blob(dir.path(), "c", "1").unwrap();
     put_blob(&id, &token("old"), b"old", &Hooks::default()).unwrap();
     let before = std::fs::read(id.path()).unwrap();
-    let cancel = AtomicBool::new(false);
+    let cancel = modforge_core::Cancel::new();
     let events = Mutex::new(Vec::new());
-    let progress = |p: &modforge_store::Progress<'_>| {
+    let progress = |p: &modforge_core::Progress<'_>| {
         events.lock().unwrap().push((p.stage, p.done, p.total));
-        cancel.store(true, Ordering::Relaxed);
+        cancel.cancel();
     };
     let hooks = Hooks {
-        cancel: Some(&cancel),
-        progress: Some(&progress),
+        control: modforge_core::Control {
+            cancel: Some(&cancel),
+            progress: Some(&progress),
+        },
         ..Hooks::default()
     };
     let payload = vec![7u8; 3 << 20];
@@ -624,7 +625,7 @@ fn cancel_during_write_removes_the_temp() {
     assert!(matches!(err, Error::Aborted));
     assert_eq!(
         *events.lock().unwrap(),
-        [(modforge_store::Stage::Write, 1 << 20, (3 << 20) + 192)]
+        [(modforge_core::Stage::Write, 1 << 20, Some((3 << 20) + 192))]
     );
     assert!(leftovers(dir.path()).is_empty());
     assert_eq!(std::fs::read(id.path()).unwrap(), before);

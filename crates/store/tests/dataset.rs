@@ -3,15 +3,15 @@
 
 mod common;
 
+use modforge_core::Stage;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{leftovers, opts, snapshots};
-use modforge_store::generate::{Scale, dalle};
+use common::{inputs, leftovers, opts, snapshots};
+use modforge_gen::dataset::{Scale, dalle};
 use modforge_store::{
     DATASET_KIND, DatasetOptions, DatasetPlan, Error, FileMode, Hooks, Keys, ReasonCode, Source,
-    Stage, TableInput, open_dataset, open_dataset_with,
+    TableInput, open_dataset, open_dataset_with,
 };
 
 fn rows_input(columns: &[&str], rows: &[&[&str]]) -> TableInput {
@@ -424,7 +424,7 @@ fn builds_are_deterministic() {
             created_ns: Some(created),
             ..Hooks::default()
         };
-        let opened = open_dataset(o, set.inputs(), &hooks).unwrap();
+        let opened = open_dataset(o, inputs(&set), &hooks).unwrap();
         images.push((
             std::fs::read(&opened.path).unwrap(),
             opened.value.snapshot().header().payload_checksum,
@@ -445,19 +445,24 @@ fn progress_and_cancel() {
     let set = dalle(gen_dir.path(), 5, Scale::Dalle).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let events = Mutex::new(Vec::new());
-    let progress = |p: &modforge_store::Progress<'_>| {
-        events
-            .lock()
-            .unwrap()
-            .push((p.stage, p.done, p.total, p.current.map(String::from)));
+    let progress = |p: &modforge_core::Progress<'_>| {
+        events.lock().unwrap().push((
+            p.stage,
+            p.done,
+            p.total.unwrap_or(0),
+            Some(p.current.to_string()).filter(|c| !c.is_empty()),
+        ));
     };
     let mut o = DatasetOptions::new(dir.path(), "p");
     o.version_column = Some("version".into());
     let hooks = Hooks {
-        progress: Some(&progress),
+        control: modforge_core::Control {
+            cancel: None,
+            progress: Some(&progress),
+        },
         ..Hooks::default()
     };
-    let opened = open_dataset(o.clone(), set.inputs(), &hooks).unwrap();
+    let opened = open_dataset(o.clone(), inputs(&set), &hooks).unwrap();
     let events = events.into_inner().unwrap();
     let parse: Vec<_> = events.iter().filter(|e| e.0 == Stage::Parse).collect();
     assert!(parse.iter().all(|e| e.2 == set.bytes && e.1 <= e.2));
@@ -469,21 +474,23 @@ fn progress_and_cancel() {
 
     // Cancelled mid-parse: an abort, no snapshot and no temp file.
     let other = tempfile::tempdir().unwrap();
-    let cancel = AtomicBool::new(false);
-    let stop = |p: &modforge_store::Progress<'_>| {
+    let cancel = modforge_core::Cancel::new();
+    let stop = |p: &modforge_core::Progress<'_>| {
         if p.stage == Stage::Parse && p.done > 100_000 {
-            cancel.store(true, Ordering::Relaxed);
+            cancel.cancel();
         }
     };
     let mut o2 = o.clone();
     o2.dir = other.path().to_path_buf();
     let hooks = Hooks {
-        progress: Some(&stop),
-        cancel: Some(&cancel),
+        control: modforge_core::Control {
+            cancel: Some(&cancel),
+            progress: Some(&stop),
+        },
         ..Hooks::default()
     };
     assert!(matches!(
-        open_dataset(o2, set.inputs(), &hooks),
+        open_dataset(o2, inputs(&set), &hooks),
         Err(Error::Aborted)
     ));
     assert!(snapshots(other.path()).is_empty() && leftovers(other.path()).is_empty());

@@ -1,6 +1,9 @@
 //! The dalle-shaped generator: shape, quirks, size and reproducibility.
 
-use modforge_store::generate::{Scale, dalle};
+mod common;
+
+use common::inputs;
+use modforge_gen::dataset::{Scale, dalle};
 use modforge_store::{DatasetOptions, Hooks, open_dataset};
 
 #[test]
@@ -57,7 +60,7 @@ fn dalle_shape_and_quirks() {
     // Parsed as a dataset, the quirks show in the report and the taxonomy resolves.
     let mut opts = DatasetOptions::new(dir.path().join("cache"), "dalle");
     opts.version_column = Some("version".into());
-    let opened = open_dataset(opts, set.inputs(), &Hooks::default()).unwrap();
+    let opened = open_dataset(opts, inputs(&set), &Hooks::default()).unwrap();
     let ds = opened.value;
     assert_eq!(ds.version(), "v0.1.0");
     let report = ds.report().unwrap();
@@ -123,7 +126,7 @@ fn large_variant_builds_and_resolves() {
     assert_eq!(set.rows(), 12_534 * 80);
     let mut opts = DatasetOptions::new(dir.path().join("cache"), "large");
     opts.version_column = Some("version".into());
-    let ds = open_dataset(opts, set.inputs(), &Hooks::default())
+    let ds = open_dataset(opts, inputs(&set), &Hooks::default())
         .unwrap()
         .value;
     let report = ds.report().unwrap();

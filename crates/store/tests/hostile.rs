@@ -7,8 +7,8 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use common::{opts, reseal};
-use modforge_store::generate::{Scale, dalle};
+use common::{inputs, opts, reseal};
+use modforge_gen::dataset::{Scale, dalle};
 use modforge_store::{
     DATASET_KIND, Dataset, DatasetOptions, DatasetPlan, Error, Fingerprint, Hooks, ReasonCode,
     Snapshot, SnapshotId, TableInput, check_image, open_dataset,
@@ -23,7 +23,8 @@ thread_local! {
     static LARGEST: Cell<usize> = const { Cell::new(0) };
 }
 
-// SAFETY (test allocator): forwards to the system allocator unchanged; only observes sizes.
+#[allow(unsafe_code)]
+// SAFETY: forwards every call to the system allocator unchanged; it only observes sizes.
 unsafe impl GlobalAlloc for Tracking {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ARMED.try_with(|armed| {
@@ -70,7 +71,7 @@ struct Built {
 
 fn dalle_snapshot() -> (
     Built,
-    modforge_store::generate::GeneratedSet,
+    modforge_gen::dataset::GeneratedSet,
     tempfile::TempDir,
 ) {
     let gen_dir = tempfile::tempdir().unwrap();
@@ -79,8 +80,8 @@ fn dalle_snapshot() -> (
     let mut o = DatasetOptions::new(dir.path(), "dalle");
     o.version = Some(set.version.clone());
     o.version_column = Some("version".into());
-    let plan = DatasetPlan::new(o, Some(&set.inputs())).unwrap();
-    let opened = plan.build(set.inputs(), None, &Hooks::default()).unwrap();
+    let plan = DatasetPlan::new(o, Some(&inputs(&set))).unwrap();
+    let opened = plan.build(inputs(&set), None, &Hooks::default()).unwrap();
     let image = std::fs::read(&opened.path).unwrap();
     let id = SnapshotId::new(dir.path(), "dalle", &set.version, DATASET_KIND).unwrap();
     (
@@ -212,7 +213,7 @@ fn truncation_at_every_offset() {
         let mut o = DatasetOptions::new(&cache, "dalle");
         o.version_column = Some("version".into());
         o.version = Some(set.version.clone());
-        let opened = open_dataset(o, set.inputs(), &Hooks::default()).unwrap();
+        let opened = open_dataset(o, inputs(&set), &Hooks::default()).unwrap();
         assert_eq!(
             opened.rejected.unwrap().code,
             ReasonCode::Corrupt,
@@ -258,7 +259,7 @@ fn bit_flips_are_always_rejected() {
         std::fs::write(b.id.path(), &damaged).unwrap();
         let mut o = DatasetOptions::new(b.id.dir(), "dalle");
         o.version_column = Some("version".into());
-        let opened = open_dataset(o, set.inputs(), &Hooks::default()).unwrap();
+        let opened = open_dataset(o, inputs(&set), &Hooks::default()).unwrap();
         assert_eq!(opened.rejected.unwrap().code, ReasonCode::Corrupt);
         assert_eq!(std::fs::read(b.id.path()).unwrap()[192..], b.image[192..]);
     }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use modforge_walk::generate::{Shape, TreeSpec, generate_tree};
+use modforge_gen::tree::{Shape, TreeSpec, generate_tree};
 
 fn usage() -> ! {
     eprintln!(

@@ -50,17 +50,6 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// Creating a generated tree failed.
-    #[error("generate: {syscall} {}: {source}", path.display())]
-    Generate {
-        /// The path being created.
-        path: PathBuf,
-        /// The operation that failed (`mkdir`, `write`, `link`, `symlink`, `mkfifo`, `bind`, `utimes`, `chmod`, `rename`).
-        syscall: &'static str,
-        /// The operating system error.
-        #[source]
-        source: io::Error,
-    },
     /// An option is invalid (a malformed glob names the pattern).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -76,7 +65,7 @@ impl Error {
     /// The errno of an I/O error (`raw_os_error`), if any.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Error::Io { source, .. } | Error::Generate { source, .. } => source.raw_os_error(),
+            Error::Io { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -84,10 +73,30 @@ impl Error {
     /// The POSIX name of an I/O error's errno (`"EACCES"`, ...), `"UNKNOWN"` for unnamed codes.
     pub fn code(&self) -> Option<&'static str> {
         match self {
-            Error::Io { source, .. } | Error::Generate { source, .. } => {
-                Some(crate::errno::code_name(source))
-            }
+            Error::Io { source, .. } => Some(modforge_core::io_code_name(source)),
             _ => None,
+        }
+    }
+}
+
+impl From<modforge_core::Aborted> for Error {
+    fn from(_: modforge_core::Aborted) -> Self {
+        Error::Aborted
+    }
+}
+
+impl modforge_core::Categorize for Error {
+    fn category(&self) -> modforge_core::Category<'_> {
+        use modforge_core::Category;
+        match self {
+            Error::Io { path, op, source } => Category::Io {
+                source,
+                syscall: op.as_str(),
+                path,
+            },
+            Error::InvalidArgument(_) => Category::InvalidArg,
+            Error::Aborted => Category::Aborted,
+            Error::Internal(_) => Category::Internal,
         }
     }
 }

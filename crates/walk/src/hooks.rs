@@ -1,6 +1,6 @@
 //! Callbacks a caller can attach to a profile: cancellation, progress and path batches.
 
-use std::sync::atomic::AtomicBool;
+use modforge_core::Control;
 
 pub use crate::engine::EntryKind;
 
@@ -10,11 +10,12 @@ pub const PATH_BATCH_MAX: usize = 8192;
 /// Optional callbacks of [`crate::profile`].
 #[derive(Clone, Copy, Default)]
 pub struct Hooks<'a> {
-    /// Set by the caller at any time: workers stop promptly and `profile` returns [`crate::Error::Aborted`].
-    pub cancel: Option<&'a AtomicBool>,
-    /// Called from a ticker thread the walk owns about every 100 ms, plus exactly one final event
-    /// with the totals before `profile` returns `Ok`.
-    pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
+    /// Cancellation (workers stop promptly and `profile` returns [`crate::Error::Aborted`]) and
+    /// progress: stage `walk`, `done` = entries counted, `bytes` = apparent bytes so far,
+    /// `current` = a folder being read (`.` for the root and in the final event); sent from a
+    /// ticker thread the walk owns about every 100 ms, plus exactly one final event with the
+    /// totals before `profile` returns `Ok`.
+    pub control: Control<'a>,
     /// Receives every counted entry, in batches of at most [`PATH_BATCH_MAX`] entries, on worker
     /// threads (flushed at least every 100 ms of walking and at the end, before `profile` returns).
     /// May block (back-pressure); returning `false` aborts the walk ([`crate::Error::Aborted`]).
@@ -24,16 +25,15 @@ pub struct Hooks<'a> {
 impl std::fmt::Debug for Hooks<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hooks")
-            .field("cancel", &self.cancel)
-            .field("progress", &self.progress.is_some())
+            .field("control", &self.control)
             .field("paths", &self.paths.is_some())
             .finish()
     }
 }
 
-/// A progress event.
+/// A progress reading of the walk, sent as a [`modforge_core::Progress`] of stage `walk`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Progress {
+pub(crate) struct Tick {
     /// Entries counted so far.
     pub done: u64,
     /// Apparent bytes counted so far (0 without stats).

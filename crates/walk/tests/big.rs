@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use common::*;
-use modforge_walk::generate::{Shape, TreeSpec, generate_tree};
+use modforge_gen::tree::{Shape, TreeSpec, generate_tree};
 use modforge_walk::{Hooks, PathBatch, profile};
 
 #[test]

@@ -7,12 +7,12 @@
 mod common;
 
 use std::fs;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::*;
-use modforge_walk::generate::{Shape, TreeSpec, generate_tree};
-use modforge_walk::{Error, Hooks, Progress, profile};
+use modforge_core::{Cancel, Control, Progress};
+use modforge_gen::tree::{Shape, TreeSpec, generate_tree};
+use modforge_walk::{Error, Hooks, profile};
 
 /// Threads of this process whose name starts with `modforge-walk`.
 fn walker_threads() -> usize {
@@ -41,15 +41,18 @@ fn cancel_stops_the_walk_and_leaves_no_threads() {
 
     // from another thread, while the walk runs
     for threads in [1, 2, 8] {
-        let cancel = AtomicBool::new(false);
+        let cancel = Cancel::new();
         let hooks = Hooks {
-            cancel: Some(&cancel),
+            control: Control {
+                cancel: Some(&cancel),
+                progress: None,
+            },
             ..Hooks::default()
         };
         let result = std::thread::scope(|s| {
             s.spawn(|| {
                 std::thread::sleep(Duration::from_millis(5));
-                cancel.store(true, Ordering::Relaxed);
+                cancel.cancel();
             });
             profile(&root, &opts(|o| o.threads = threads), &hooks)
         });
@@ -61,15 +64,17 @@ fn cancel_stops_the_walk_and_leaves_no_threads() {
     }
 
     // from the first progress event; the walk stops before counting everything
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let seen = std::sync::Mutex::new(Vec::new());
-    let on_progress = |p: &Progress| {
+    let on_progress = |p: &Progress<'_>| {
         seen.lock().unwrap().push(p.done);
-        cancel.store(true, Ordering::Relaxed);
+        cancel.cancel();
     };
     let hooks = Hooks {
-        cancel: Some(&cancel),
-        progress: Some(&on_progress),
+        control: Control {
+            cancel: Some(&cancel),
+            progress: Some(&on_progress),
+        },
         ..Hooks::default()
     };
     let result = profile(&root, &opts(|o| o.threads = 1), &hooks);

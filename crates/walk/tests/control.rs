@@ -9,11 +9,11 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
-use std::sync::atomic::AtomicBool;
 
 use common::*;
-use modforge_walk::generate::{Shape, TreeSpec, generate_tree};
-use modforge_walk::{Error, ErrorOp, Hooks, PATH_BATCH_MAX, PathBatch, Progress, profile};
+use modforge_core::{Cancel, Control, Progress, Stage};
+use modforge_gen::tree::{Shape, TreeSpec, generate_tree};
+use modforge_walk::{Error, ErrorOp, Hooks, PATH_BATCH_MAX, PathBatch, profile};
 
 fn generated(shape: Shape, entries: u64) -> tempfile::TempDir {
     let tmp = open_tempdir();
@@ -154,21 +154,30 @@ fn big_batches_are_split_at_the_cap() {
 fn progress_ends_with_the_totals() {
     let tmp = generated(Shape::Node, 15_000);
     let root = tmp.path().join("tree");
-    let events: Mutex<Vec<Progress>> = Mutex::new(Vec::new());
-    let callback = |p: &Progress| events.lock().unwrap().push(p.clone());
+    let events: Mutex<Vec<(u64, Option<u64>, String)>> = Mutex::new(Vec::new());
+    let callback = |p: &Progress<'_>| {
+        assert_eq!(p.stage, Stage::Walk);
+        events
+            .lock()
+            .unwrap()
+            .push((p.done, p.bytes, p.current.to_string()))
+    };
     let hooks = Hooks {
-        progress: Some(&callback),
+        control: Control {
+            cancel: None,
+            progress: Some(&callback),
+        },
         ..Hooks::default()
     };
     let r = profile(&root, &opts(|_| {}), &hooks).unwrap();
     let events = events.into_inner().unwrap();
     let last = events.last().unwrap();
     let t = &r.totals;
-    assert_eq!(last.done, t.files + t.dirs + t.symlinks + t.other);
-    assert_eq!(last.bytes, t.apparent_bytes.unwrap());
-    assert_eq!(last.current, ".");
+    assert_eq!(last.0, t.files + t.dirs + t.symlinks + t.other);
+    assert_eq!(last.1, t.apparent_bytes);
+    assert_eq!(last.2, ".");
     for pair in events.windows(2) {
-        assert!(pair[0].done <= pair[1].done);
+        assert!(pair[0].0 <= pair[1].0);
     }
 }
 
@@ -196,9 +205,12 @@ fn callbacks_can_stop_the_walk() {
         Err(Error::Internal(m)) => assert!(m.contains("consumer bug"), "{m}"),
         other => panic!("{other:?}"),
     }
-    let panicking = |_: &Progress| panic!("progress bug");
+    let panicking = |_: &Progress<'_>| panic!("progress bug");
     let hooks = Hooks {
-        progress: Some(&panicking),
+        control: Control {
+            cancel: None,
+            progress: Some(&panicking),
+        },
         ..Hooks::default()
     };
     match profile(&root, &opts(|_| {}), &hooks) {
@@ -206,9 +218,13 @@ fn callbacks_can_stop_the_walk() {
         other => panic!("{other:?}"),
     }
     // a pre-set cancel flag rejects without walking
-    let cancel = AtomicBool::new(true);
+    let cancel = Cancel::new();
+    cancel.cancel();
     let hooks = Hooks {
-        cancel: Some(&cancel),
+        control: Control {
+            cancel: Some(&cancel),
+            progress: None,
+        },
         ..Hooks::default()
     };
     assert!(matches!(

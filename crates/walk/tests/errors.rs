@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::*;
-use modforge_walk::generate::{Shape, TreeSpec, generate_tree};
+use modforge_gen::tree::{Shape, TreeSpec, generate_tree};
 use modforge_walk::{Error, Hooks, ProfileOptions, profile};
 
 fn child_root() -> Option<std::path::PathBuf> {

@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::*;
+use modforge_gen::tree::{Shape, TreeSpec, TreeSummary, generate_tree};
 use modforge_walk::ProfileReport;
-use modforge_walk::generate::{Shape, TreeSpec, TreeSummary, generate_tree};
 
 fn tree(shape: Shape, entries: u64, extras: bool) -> (tempfile::TempDir, TreeSummary) {
     let tmp = open_tempdir();
@@ -224,7 +224,7 @@ fn generator_rejects_bad_arguments() {
     };
     assert!(matches!(
         generate_tree(&tmp.path().join("x"), &spec),
-        Err(modforge_walk::Error::InvalidArgument(_))
+        Err(modforge_gen::Error::InvalidArgument(_))
     ));
     std::fs::write(tmp.path().join("y-file"), b"").unwrap();
     let spec = TreeSpec {
@@ -233,7 +233,7 @@ fn generator_rejects_bad_arguments() {
     };
     assert!(matches!(
         generate_tree(tmp.path(), &spec),
-        Err(modforge_walk::Error::InvalidArgument(_))
+        Err(modforge_gen::Error::InvalidArgument(_))
     ));
     assert_eq!("realistic-node".parse::<Shape>().unwrap(), Shape::Node);
     for s in Shape::ALL {

@@ -20,7 +20,9 @@ use crate::blob::Opened;
 use crate::error::Error;
 use crate::fingerprint::{FileMode, Fingerprint, Source, fingerprint_with_options};
 use crate::header::{self, Expect, HEADER_LEN};
-use crate::hooks::{Hooks, Stage};
+use modforge_core::Stage;
+
+use crate::hooks::Hooks;
 use crate::names::{self, EntryKind};
 use crate::reason::{Reason, ReasonCode};
 use crate::snapshot::{self, Snapshot, SnapshotId};

@@ -5,7 +5,9 @@ use csv::{ByteRecord, ReaderBuilder};
 use super::options::RaggedPolicy;
 use super::report::{TableReport, push_capped};
 use crate::error::Error;
-use crate::hooks::{Hooks, Stage};
+use modforge_core::Stage;
+
+use crate::hooks::Hooks;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Cancellation and progress are checked every this many rows.

@@ -68,3 +68,12 @@ pub fn snapshots(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// A generated data set's tables as dataset inputs (CSV paths), in order.
+#[allow(dead_code)]
+pub fn inputs(set: &modforge_gen::dataset::GeneratedSet) -> Vec<(String, TableInput)> {
+    set.tables
+        .iter()
+        .map(|t| (t.name.clone(), TableInput::CsvPath(t.path.clone())))
+        .collect()
+}

@@ -22,7 +22,7 @@ pub use report::{
 
 use crate::engine::{self, ProgressSlot, WalkConfig, WalkControl};
 use crate::error::Error;
-use crate::hooks::{Hooks, Progress};
+use crate::hooks::{Hooks, Tick};
 
 /// Options of [`profile`]; `Default` gives the documented defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,7 +145,7 @@ fn run(root: &Path, options: &ProfileOptions, hooks: &Hooks<'_>) -> Result<Profi
         paths: hooks.paths,
         progress: None,
     };
-    if hooks.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+    if hooks.control.is_cancelled() {
         return Err(Error::Aborted);
     }
     let config = WalkConfig {
@@ -156,26 +156,26 @@ fn run(root: &Path, options: &ProfileOptions, hooks: &Hooks<'_>) -> Result<Profi
         one_file_system: resolved.one_file_system,
         stat_chunk: engine::DEFAULT_STAT_CHUNK,
     };
-    let slots: Vec<ProgressSlot> = if hooks.progress.is_some() {
+    let slots: Vec<ProgressSlot> = if hooks.control.progress.is_some() {
         (0..resolved.threads).map(|_| ProgressSlot::new()).collect()
     } else {
         Vec::new()
     };
     let settings = visitor::Settings {
-        progress: hooks.progress.map(|_| slots.as_slice()),
+        progress: hooks.control.progress.map(|_| slots.as_slice()),
         ..settings
     };
     let ticker_stop = AtomicBool::new(false);
     let ticker_done = AtomicBool::new(false);
     let ticker_failure = Mutex::new(None);
     let control = WalkControl {
-        cancel: hooks.cancel,
+        cancel: hooks.control.cancel.map(modforge_core::Cancel::flag),
         stop: Some(&ticker_stop),
         progress: settings.progress,
     };
 
     let walked = thread::scope(|scope| {
-        let ticker = match hooks.progress {
+        let ticker = match hooks.control.progress {
             Some(callback) => {
                 let (slots, done, stop, failure) =
                     (&slots, &ticker_done, &ticker_stop, &ticker_failure);
@@ -249,8 +249,8 @@ fn run(root: &Path, options: &ProfileOptions, hooks: &Hooks<'_>) -> Result<Profi
         errors: merged.errors,
         options: resolved,
     };
-    if let Some(callback) = hooks.progress {
-        let last = Progress {
+    if let Some(callback) = hooks.control.progress {
+        let last = Tick {
             done: entries,
             bytes: report.totals.apparent_bytes.unwrap_or(0),
             current: ".".to_string(),

@@ -8,17 +8,23 @@ use std::time::{Duration, Instant};
 
 use crate::engine::ProgressSlot;
 use crate::error::Error;
-use crate::hooks::Progress;
+use modforge_core::{Progress, ProgressFn, Stage};
+
+use crate::hooks::Tick;
 
 /// Interval between progress events.
 pub(crate) const TICK: Duration = Duration::from_millis(100);
 
-/// A progress callback.
-pub(crate) type ProgressFn<'a> = &'a (dyn Fn(&Progress) + Sync);
-
 /// Calls `callback`, turning a panic into [`Error::Internal`].
-pub(crate) fn emit(callback: ProgressFn<'_>, event: &Progress) -> Result<(), Error> {
-    catch_unwind(AssertUnwindSafe(|| callback(event))).map_err(|p| {
+pub(crate) fn emit(callback: ProgressFn<'_>, tick: &Tick) -> Result<(), Error> {
+    let event = Progress {
+        stage: Stage::Walk,
+        done: tick.done,
+        total: None,
+        bytes: Some(tick.bytes),
+        current: &tick.current,
+    };
+    catch_unwind(AssertUnwindSafe(|| callback(&event))).map_err(|p| {
         Error::Internal(format!(
             "progress callback: {}",
             crate::engine::panic_message(p.as_ref())
@@ -27,7 +33,7 @@ pub(crate) fn emit(callback: ProgressFn<'_>, event: &Progress) -> Result<(), Err
 }
 
 /// Sums the slots into an event.
-fn snapshot(slots: &[ProgressSlot], tick: usize) -> Progress {
+fn snapshot(slots: &[ProgressSlot], tick: usize) -> Tick {
     let (mut done, mut bytes) = (0u64, 0u64);
     for slot in slots {
         let (d, b) = slot.snapshot();
@@ -48,7 +54,7 @@ fn snapshot(slots: &[ProgressSlot], tick: usize) -> Progress {
                 }
             },
         );
-    Progress {
+    Tick {
         done,
         bytes,
         current,

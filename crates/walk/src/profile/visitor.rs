@@ -532,7 +532,7 @@ impl Visitor for ProfileVisitor<'_> {
         let row = ErrorRow {
             path,
             op: error.op(),
-            code: crate::errno::code_name(error.error()),
+            code: modforge_core::io_code_name(error.error()),
             errno: error.error().raw_os_error().unwrap_or(0),
         };
         self.acc.error_rows.push(row);

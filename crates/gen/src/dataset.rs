@@ -1,13 +1,13 @@
-//! A seeded generator of CSV data sets with the shape of the dalle data (spec e.5): 19 tables
-//! with its column and row counts, a version column, ragged rows, duplicated keys, the taxonomy
-//! references, plus quoted fields, one file with a BOM and one with CRLF line ends. The values
-//! are synthetic words; nothing of the original data is reproduced.
+//! A seeded generator of CSV data sets with the shape of a real game-data export (docs/store.md,
+//! "Generated data sets"): 19 tables with its column and row counts, a version column, ragged rows,
+//! duplicated keys, cross-table references, plus quoted fields, one file with a BOM and one with
+//! CRLF line ends. The values are synthetic words; nothing of the original data is reproduced.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use crate::dataset::TableInput;
 use crate::error::Error;
+use crate::rng::SplitMix64;
 
 /// The size of a generated set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,14 +62,6 @@ pub struct GeneratedSet {
 }
 
 impl GeneratedSet {
-    /// The tables as dataset inputs (CSV paths), in order.
-    pub fn inputs(&self) -> Vec<(String, TableInput)> {
-        self.tables
-            .iter()
-            .map(|t| (t.name.clone(), TableInput::CsvPath(t.path.clone())))
-            .collect()
-    }
-
     /// Total data rows.
     pub fn rows(&self) -> u64 {
         self.tables.iter().map(|t| u64::from(t.rows)).sum()
@@ -300,15 +292,15 @@ const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ea", "ou"];
 
 /// A seeded word maker.
 struct Words {
-    rng: fastrand::Rng,
+    rng: SplitMix64,
 }
 
 impl Words {
     fn word(&mut self, len: usize) -> String {
         let mut w = String::with_capacity(len + 4);
         while w.len() < len {
-            w.push_str(ONSETS[self.rng.usize(..ONSETS.len())]);
-            w.push_str(VOWELS[self.rng.usize(..VOWELS.len())]);
+            w.push_str(self.rng.pick(ONSETS).copied().unwrap_or("b"));
+            w.push_str(self.rng.pick(VOWELS).copied().unwrap_or("a"));
         }
         w.truncate(len);
         w
@@ -321,7 +313,7 @@ impl Words {
             if !p.is_empty() {
                 p.push(' ');
             }
-            let n = self.rng.usize(2..=9);
+            let n = self.rng.range(2, 9) as usize;
             p.push_str(&self.word(n));
         }
         p.truncate(len);
@@ -333,8 +325,8 @@ impl Words {
     }
 
     fn key(&mut self) -> String {
-        let len = self.rng.usize(4..=14);
-        if self.rng.u8(..4) == 0 && len >= 9 {
+        let len = self.rng.range(4, 14) as usize;
+        if self.rng.below(4) == 0 && len >= 9 {
             self.phrase(len)
         } else {
             self.word(len)
@@ -343,7 +335,7 @@ impl Words {
 
     fn long(&mut self) -> String {
         // Skewed towards short sentences: 20 + 100·x³ characters.
-        let x = self.rng.f64();
+        let x = self.rng.unit();
         let len = 20 + (100.0 * x * x * x) as usize;
         let mut s = self.phrase(len);
         if let Some(first) = s.get(..1) {
@@ -354,48 +346,34 @@ impl Words {
     }
 }
 
-/// Quotes a field when RFC 4180 requires it.
-fn csv_field(value: &str, out: &mut String) {
-    if value.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
-}
-
 /// Writes a dalle-shaped data set of `<table>.csv` files into `dir` (created when missing).
 /// The same seed and scale always give the same bytes.
 pub fn dalle(dir: &Path, seed: u64, scale: Scale) -> Result<GeneratedSet, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("mkdir", dir, e))?;
     let factor = scale.factor();
     let mut words = Words {
-        rng: fastrand::Rng::with_seed(seed),
+        rng: SplitMix64::new(seed),
     };
     let mut keys: Vec<(&'static str, Vec<String>)> = Vec::new();
-    let mut texts: Vec<(&'static str, String, GeneratedTable)> = Vec::new();
+    let mut made: Vec<(&'static str, Vec<u8>, GeneratedTable)> = Vec::new();
     let order = REFERENCE_ORDER
         .iter()
         .filter_map(|n| SPECS.iter().find(|s| s.name == *n))
         .chain(SPECS.iter().filter(|s| !REFERENCE_ORDER.contains(&s.name)));
     for spec in order {
-        let (text, table, table_keys) = generate_table(spec, factor, &mut words, &keys, dir);
+        let (records, table, table_keys) = generate_table(spec, factor, &mut words, &keys, dir);
+        let data = encode_csv(&records, table.bom, table.crlf)
+            .map_err(|e| Error::io("write", &table.path, std::io::Error::other(e.to_string())))?;
         keys.push((spec.name, table_keys));
-        texts.push((spec.name, text, table));
+        made.push((spec.name, data, table));
     }
     let mut tables = Vec::with_capacity(SPECS.len());
     let mut bytes = 0u64;
     for spec in SPECS {
-        let Some((_, text, table)) = texts.iter().find(|(n, _, _)| *n == spec.name) else {
+        let Some((_, data, table)) = made.iter().find(|(n, _, _)| *n == spec.name) else {
             continue;
         };
-        let mut data = Vec::with_capacity(text.len() + 3);
-        if table.bom {
-            data.extend_from_slice(b"\xEF\xBB\xBF");
-        }
-        data.extend_from_slice(text.as_bytes());
-        std::fs::write(&table.path, &data).map_err(|e| Error::io("write", &table.path, e))?;
+        std::fs::write(&table.path, data).map_err(|e| Error::io("write", &table.path, e))?;
         bytes += data.len() as u64;
         tables.push(table.clone());
     }
@@ -407,26 +385,48 @@ pub fn dalle(dir: &Path, seed: u64, scale: Scale) -> Result<GeneratedSet, Error>
     })
 }
 
+/// Writes `records` as RFC 4180 CSV (fields quoted only where needed), optionally after a UTF-8
+/// byte-order mark and with CRLF line ends. Records may be longer than the header (ragged rows).
+fn encode_csv(records: &[Vec<String>], bom: bool, crlf: bool) -> Result<Vec<u8>, csv::Error> {
+    let mut out = Vec::new();
+    if bom {
+        out.extend_from_slice(b"\xEF\xBB\xBF");
+    }
+    let terminator = if crlf {
+        csv::Terminator::CRLF
+    } else {
+        csv::Terminator::Any(b'\n')
+    };
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(terminator)
+        .from_writer(out);
+    for record in records {
+        writer.write_record(record)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| csv::Error::from(std::io::Error::other(e.to_string())))
+}
+
+/// One table's records (header first), its description and its keys in row order.
 fn generate_table(
     spec: &Spec,
     factor: u32,
     words: &mut Words,
     keys: &[(&'static str, Vec<String>)],
     dir: &Path,
-) -> (String, GeneratedTable, Vec<String>) {
+) -> (Vec<Vec<String>>, GeneratedTable, Vec<String>) {
     let rows = spec.rows * factor;
     let ragged = spec.ragged * factor;
     let duplicates = spec.duplicates * factor;
-    let crlf = spec.name == CRLF_TABLE;
-    let eol = if crlf { "\r\n" } else { "\n" };
-    let rng = fastrand::Rng::with_seed(words.rng.u64(..));
-    let mut pick = rng;
+    let mut pick = SplitMix64::new(words.rng.next_u64());
     // Which rows are ragged and which repeat an earlier key: distinct rows chosen by the seed.
     let mut chosen = |count: u32, from: u32| -> HashSet<u32> {
         let mut set = HashSet::new();
         let span = rows.saturating_sub(from);
         while (set.len() as u32) < count.min(span) {
-            set.insert(from + pick.u32(..span));
+            set.insert(from + pick.below(u64::from(span)) as u32);
         }
         set
     };
@@ -434,20 +434,20 @@ fn generate_table(
     let duplicate_rows = chosen(duplicates, 1.min(rows));
     let mut seen = HashSet::new();
     let mut table_keys: Vec<String> = Vec::with_capacity(rows as usize);
-    let mut text = String::new();
     let mut columns = vec!["version".to_string()];
     columns.extend(spec.columns.iter().map(|(c, _)| c.to_string()));
-    text.push_str(&columns.join(","));
-    text.push_str(eol);
+    let mut records = Vec::with_capacity(rows as usize + 1);
+    records.push(columns.clone());
     let quoted = QUOTED_TABLES.contains(&spec.name);
+    let last = spec.columns.len() - 1;
     for row in 0..rows {
-        text.push_str(VERSION);
-        let last = spec.columns.len() - 1;
+        let mut record = Vec::with_capacity(columns.len() + 4);
+        record.push(VERSION.to_string());
         for (c, (_, cell)) in spec.columns.iter().enumerate() {
-            text.push(',');
             let value = match cell {
                 Cell::Key if duplicate_rows.contains(&row) && !table_keys.is_empty() => {
-                    table_keys[words.rng.usize(..table_keys.len())].clone()
+                    let at = words.rng.below(table_keys.len() as u64) as usize;
+                    table_keys[at].clone()
                 }
                 Cell::Key => {
                     let mut k = words.key();
@@ -465,21 +465,24 @@ fn generate_table(
                     k
                 }
                 Cell::Word => {
-                    let n = words.rng.usize(4..=12);
+                    let n = words.rng.range(4, 12) as usize;
                     words.word(n)
                 }
                 Cell::Long => words.long(),
                 Cell::Ref(table) => keys
                     .iter()
                     .find(|(n, _)| n == table)
-                    .and_then(|(_, ks)| {
-                        (!ks.is_empty()).then(|| ks[words.rng.usize(..ks.len())].clone())
-                    })
+                    .and_then(|(_, ks)| words.rng.pick(ks).cloned())
                     .unwrap_or_default(),
-                Cell::Hex => format!("#{:06x}", words.rng.u32(..0x0100_0000)),
-                Cell::Choice(options) => options[words.rng.usize(..options.len())].to_string(),
+                Cell::Hex => format!("#{:06x}", words.rng.below(0x0100_0000)),
+                Cell::Choice(options) => words
+                    .rng
+                    .pick(options)
+                    .copied()
+                    .unwrap_or_default()
+                    .to_string(),
                 Cell::Sensitive => {
-                    if words.rng.u8(..8) == 0 {
+                    if words.rng.below(8) == 0 {
                         "sensitive".to_string()
                     } else {
                         String::new()
@@ -487,23 +490,26 @@ fn generate_table(
                 }
             };
             if c == last && ragged_rows.contains(&row) {
-                // dalle's quirk: unquoted commas in the last column.
-                text.push_str(&value.replace(' ', ", "));
-                if !value.contains(' ') {
-                    text.push_str(", and more");
+                // The source data's quirk: unquoted commas in the last column, so the row has
+                // more fields than the header.
+                let mut parts: Vec<String> = value.split(' ').map(str::to_string).collect();
+                if parts.len() == 1 {
+                    parts.push("and more".to_string());
+                }
+                for (i, part) in parts.into_iter().enumerate() {
+                    record.push(if i == 0 { part } else { format!(" {part}") });
                 }
             } else if c == last && quoted && row % 7 == 3 {
-                let special = match row % 3 {
+                record.push(match row % 3 {
                     0 => format!("{value}, in short"),
                     1 => format!("{value} \"quoted\""),
                     _ => format!("{value}\nsecond line"),
-                };
-                csv_field(&special, &mut text);
+                });
             } else {
-                csv_field(&value, &mut text);
+                record.push(value);
             }
         }
-        text.push_str(eol);
+        records.push(record);
     }
     let table = GeneratedTable {
         name: spec.name.to_string(),
@@ -513,7 +519,7 @@ fn generate_table(
         ragged_rows: ragged_rows.len() as u32,
         duplicate_rows: duplicate_rows.len() as u32,
         bom: spec.name == BOM_TABLE,
-        crlf,
+        crlf: spec.name == CRLF_TABLE,
     };
-    (text, table, table_keys)
+    (records, table, table_keys)
 }

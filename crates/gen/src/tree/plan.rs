@@ -1,7 +1,7 @@
 //! The list of directories and files a shape wants, built sequentially from the seed and created in
 //! parallel afterwards (so the tree does not depend on the thread count).
 
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// Seconds in a day.
 pub(crate) const DAY: i64 = 86_400;

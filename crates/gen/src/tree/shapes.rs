@@ -2,7 +2,7 @@
 //! and a mix of them.
 
 use super::plan::{Plan, ROOT, age, word};
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// Wide: 10 directories sharing a third of the entries and one directory with two thirds (at 300,000
 /// entries: 10 x 10,000 + 200,000, the spec's tree).

@@ -6,18 +6,18 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::plan::{Plan, PlannedFile};
-use super::rng::SplitMix64;
 use crate::error::Error;
+use crate::rng::SplitMix64;
 
 /// Bytes written at the start of a sparse file.
 pub(crate) const SPARSE_HEADER: u64 = 4096;
 
-/// Maps an I/O error of `syscall` on `path` into [`Error::Generate`].
+/// Maps an I/O error of `syscall` on `path` into [`Error::Io`].
 pub(crate) fn fail<'p>(
     path: &'p Path,
     syscall: &'static str,
 ) -> impl FnOnce(io::Error) -> Error + 'p {
-    move |source| Error::Generate {
+    move |source| Error::Io {
         path: path.to_path_buf(),
         syscall,
         source,
@@ -139,8 +139,9 @@ pub(crate) fn build(
             })
             .collect();
         handles.into_iter().try_for_each(|h| {
+            // A panic in a writer thread is a bug: let it reach the caller's panic boundary.
             h.join()
-                .unwrap_or_else(|_| Err(Error::Internal("a generator thread panicked".into())))
+                .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
         })
     })
 }

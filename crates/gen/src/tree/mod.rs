@@ -1,4 +1,4 @@
-//! Seeded, reproducible directory trees for tests, benchmarks and demos (profile.md d.7 "Trees").
+//! Seeded, reproducible directory trees for tests, benchmarks and demos (docs/profile.md, "Generated trees").
 //!
 //! The same seed and version give the same names, sizes and modification ages on every platform:
 //! the generator draws from [`SplitMix64`] in a fixed order, plans the whole tree first and only
@@ -8,7 +8,6 @@
 mod build;
 mod extras;
 mod plan;
-mod rng;
 mod shapes;
 
 use std::fmt;
@@ -17,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::SystemTime;
 
-pub use rng::SplitMix64;
+pub use crate::rng::SplitMix64;
 
 use crate::error::Error;
 use build::fail;
@@ -148,7 +147,7 @@ pub struct TreeSummary {
 /// Generates a tree into `dir` (created if missing; it must be empty).
 ///
 /// Errors: [`Error::InvalidArgument`] when `dir` is not empty or `pnpm` has no `outside` folder;
-/// [`Error::Generate`] naming the path and operation that failed.
+/// [`Error::Io`] naming the path and operation that failed.
 pub fn generate_tree(dir: &Path, spec: &TreeSpec) -> Result<TreeSummary, Error> {
     fs::create_dir_all(dir).map_err(fail(dir, "mkdir"))?;
     if fs::read_dir(dir)

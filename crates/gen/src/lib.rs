@@ -1,0 +1,18 @@
+//! Seeded, reproducible data for modforge's tests, demo and benchmarks.
+//!
+//! Every generator draws from one random generator, [`SplitMix64`], in a fixed order, so the same
+//! seed gives the same bytes on every platform and version:
+//!
+//! - [`tree`]: folder trees of several shapes with the awkward cases a profiler must handle
+//!   (docs/profile.md, "Generated trees").
+//! - [`dataset`]: CSV data sets with the shape of a real game-data export (docs/store.md,
+//!   "Generated data sets").
+
+mod error;
+mod rng;
+
+pub mod dataset;
+pub mod tree;
+
+pub use error::Error;
+pub use rng::SplitMix64;
