@@ -45,3 +45,4 @@ pub use maintenance::{Removed, clean, invalidate};
 pub use names::{encode_component, snapshot_file_name};
 pub use reason::{Reason, ReasonCode};
 pub use snapshot::{Snapshot, SnapshotId, check_image, load, write};
+pub use write::write_file;

@@ -49,6 +49,28 @@ pub(crate) fn write_atomic(
     Ok(target)
 }
 
+/// Writes `parts` as the plain file `dir/file_name` with the same crash-safe protocol as
+/// snapshots (a temp file in `dir`, fsync, rename over the target, directory fsync), for callers
+/// that keep their own files (state records, reports) beside snapshots. `file_name` must be a
+/// single path component. Nothing is modified in place; on failure the temp file is removed.
+pub fn write_file(
+    dir: &Path,
+    file_name: &str,
+    parts: &[&[u8]],
+    hooks: &Hooks<'_>,
+) -> Result<PathBuf, Error> {
+    let single = !file_name.is_empty()
+        && file_name != "."
+        && file_name != ".."
+        && !file_name.contains(['/', '\\', '\0']);
+    if !single {
+        return Err(Error::InvalidArgument(format!(
+            "{file_name:?} is not a single file name"
+        )));
+    }
+    write_atomic(dir, file_name, parts, hooks)
+}
+
 fn write_temp_and_rename(
     layer: &dyn FileLayer,
     temp: &Path,
@@ -292,6 +314,27 @@ mod tests {
             .is_err()
         );
         assert_eq!(slept.get(), 0);
+    }
+
+    #[test]
+    fn write_file_replaces_a_plain_file_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let hooks = Hooks::default();
+        let path = write_file(dir.path(), "state.json", &[b"{", b"}"], &hooks).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+        write_file(dir.path(), "state.json", &[b"[]"], &hooks).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"[]");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
+        for bad in ["", "..", "a/b", "a\\b"] {
+            assert!(matches!(
+                write_file(dir.path(), bad, &[b"x"], &hooks),
+                Err(Error::InvalidArgument(_))
+            ));
+        }
     }
 
     #[test]
