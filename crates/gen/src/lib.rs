@@ -7,11 +7,13 @@
 //!   (docs/profile.md, "Generated trees").
 //! - [`dataset`]: CSV data sets with the shape of a real game-data export (docs/store.md,
 //!   "Generated data sets").
+//! - [`league`]: a League of Legends install with mods (docs/overlay.md, "Generated install").
 
 mod error;
 mod rng;
 
 pub mod dataset;
+pub mod league;
 pub mod tree;
 
 pub use error::Error;
