@@ -379,7 +379,10 @@ pub(crate) fn subchunk_toc_of(
     let candidates: Vec<TocEntry> = toc
         .entries
         .iter()
-        .filter(|e| u64::from(e.size) == used * 16 && e.chunk_type != chunk_type::ZSTD_MULTI)
+        .filter(|e| {
+            let size = u64::from(e.size);
+            size >= used * 16 && size % 16 == 0 && e.chunk_type != chunk_type::ZSTD_MULTI
+        })
         .copied()
         .collect();
     let mut decoded: HashMap<u64, Vec<u8>> = HashMap::new();

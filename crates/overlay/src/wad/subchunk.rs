@@ -80,10 +80,11 @@ impl SubchunkToc {
 }
 
 /// Finds the SubChunkTOC of a WAD whose entries are `entries`: the chunk at `expected` (the
-/// hash derived from the WAD's game path) if it decodes and covers every type-4 entry, else any
-/// chunk whose uncompressed size is 16 × the highest record index used and which covers them
-/// (the shape ltk_wad looks for). `load` decodes one entry. `None` when the WAD has no type-4
-/// entry or no such chunk.
+/// hash derived from the WAD's game path) if it decodes and covers every type-4 entry, else the
+/// smallest chunk whose uncompressed size is a multiple of 16 and at least 16 × the highest
+/// record index used, and whose records cover them (ltk_wad requires the exact size, which an
+/// overlay that replaced the highest-indexed subchunked entry no longer matches). `load` decodes
+/// one entry. `None` when the WAD has no type-4 entry or no such chunk.
 pub fn find_subchunk_toc(
     entries: &[TocEntry],
     expected: Option<u64>,
@@ -106,8 +107,13 @@ pub fn find_subchunk_toc(
             }
         }
     }
-    entries
+    let mut candidates: Vec<&TocEntry> = entries
         .iter()
-        .filter(|e| u64::from(e.size) == used * 16 && e.chunk_type != chunk_type::ZSTD_MULTI)
-        .find_map(try_entry)
+        .filter(|e| {
+            let size = u64::from(e.size);
+            size >= used * 16 && size % 16 == 0 && e.chunk_type != chunk_type::ZSTD_MULTI
+        })
+        .collect();
+    candidates.sort_by_key(|e| (e.size, e.path_hash));
+    candidates.into_iter().find_map(try_entry)
 }
