@@ -370,12 +370,17 @@ fn ltk_overlay_and_modforge_build_the_same_winning_content() {
 
 // Deliberate differences, each with both tools on a small scene.
 
+/// A game WAD: key and `(path, bytes, type)` chunks.
+type GameWad<'a> = (&'a str, &'a [(&'a str, &'a [u8], u8)]);
+/// Contents by path hash.
+type Contents = BTreeMap<u64, Vec<u8>>;
+
 struct Both {
     scene: Scene,
 }
 
 impl Both {
-    fn new(game: &[(&str, &[(&str, &[u8], u8)])]) -> Both {
+    fn new(game: &[GameWad<'_>]) -> Both {
         let scene = Scene::new();
         for (key, chunks) in game {
             scene.game_wad(key, chunks);
@@ -388,11 +393,7 @@ impl Both {
         &self,
         mods: &[(&str, &Path)],
         key: &str,
-    ) -> (
-        BTreeMap<u64, Vec<u8>>,
-        BTreeMap<u64, Vec<u8>>,
-        modforge_overlay::BuildResult,
-    ) {
+    ) -> (Contents, Contents, modforge_overlay::BuildResult) {
         let root = self.scene.root();
         let r = build_ours(
             &self.scene.game(),
