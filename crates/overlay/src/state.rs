@@ -173,11 +173,28 @@ pub(crate) fn safe_key(key: &str) -> bool {
             .all(|p| !p.is_empty() && *p != "." && *p != ".." && !p.contains(':'))
 }
 
-/// Loads the state; `None` when absent, unreadable, or unsafe.
+/// Loads the state; `None` when absent, unreadable, or unsafe. Keys written with `\`
+/// separators (by a Windows build of another tool) are read with `/`.
 pub(crate) fn load(state_dir: &Path) -> Option<State> {
     let bytes = std::fs::read(state_dir.join(STATE_FILE)).ok()?;
-    let state: State = serde_json::from_slice(&bytes).ok()?;
-    state.keys_are_safe().then_some(state)
+    let mut state: State = serde_json::from_slice(&bytes).ok()?;
+    if !state.keys_are_safe() {
+        return None;
+    }
+    let slash = |k: String| k.replace('\\', "/");
+    state.wad_fingerprints = std::mem::take(&mut state.wad_fingerprints)
+        .into_iter()
+        .map(|(k, v)| (slash(k), v))
+        .collect();
+    state.wad_layouts = std::mem::take(&mut state.wad_layouts)
+        .into_iter()
+        .map(|(k, v)| (slash(k), v))
+        .collect();
+    state.dirty_wads = std::mem::take(&mut state.dirty_wads)
+        .into_iter()
+        .map(slash)
+        .collect();
+    Some(state)
 }
 
 /// Saves the state atomically.

@@ -159,7 +159,11 @@ pub fn wad_contents(path: &Path) -> BTreeMap<u64, (u8, u64, Vec<u8>)> {
         .iter()
         .map(|e| {
             let packed = &bytes[e.offset as usize..e.end() as usize];
-            let plain = decode_chunk(e, packed, subs.as_ref(), "t").unwrap_or_default();
+            let plain = match decode_chunk(e, packed, subs.as_ref(), "t") {
+                Ok(p) => p,
+                Err(modforge_overlay::wad::DecodeError::Undecodable(_)) => Vec::new(),
+                Err(err) => panic!("{}: {err}", path.display()),
+            };
             (e.path_hash, (e.chunk_type, e.checksum, plain))
         })
         .collect()
