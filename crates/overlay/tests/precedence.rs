@@ -405,7 +405,15 @@ fn analyze_mod_counts_folders_and_routes_them() {
             .collect::<Vec<_>>(),
         vec![("base", 0), ("chroma", 4)]
     );
-    let rows: Vec<(&str, &str, u64, u64, Option<&str>, Option<Resolution>)> = a
+    type Row<'a> = (
+        &'a str,
+        &'a str,
+        u64,
+        u64,
+        Option<&'a str>,
+        Option<Resolution>,
+    );
+    let rows: Vec<Row<'_>> = a
         .wads
         .iter()
         .map(|w| {

@@ -207,12 +207,11 @@ fn ltk_modpkg(path: &Path, chunks: &[(&str, &str, &str, &[u8])]) {
         .with_layer(ModpkgLayerBuilder::base())
         .with_layer(ModpkgLayerBuilder::new("chroma").unwrap().with_priority(3));
     for (p, layer, wad, _) in chunks {
-        let c = if p.starts_with("hex:") {
-            ModpkgChunkBuilder::new()
-                .with_hashed_chunk_name(&p[4..])
-                .unwrap()
-        } else {
-            ModpkgChunkBuilder::new().with_path(p)
+        let c = match p.strip_prefix("hex:") {
+            Some(name) => ModpkgChunkBuilder::new()
+                .with_hashed_chunk_name(name)
+                .unwrap(),
+            None => ModpkgChunkBuilder::new().with_path(p),
         };
         b = b.with_chunk(c.with_layer(layer).with_wad(wad));
     }
