@@ -446,8 +446,10 @@ fn write_fantome(
 ) -> Result<(), Error> {
     let handle = std::fs::File::create(file).map_err(|e| io_err("open", file, e))?;
     let mut zip = zip::ZipWriter::new(handle);
-    let deflate = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    // A fixed entry time keeps archives byte-identical for a seed.
+    let base = SimpleFileOptions::default().last_modified_time(zip::DateTime::default());
+    let deflate = base.compression_method(zip::CompressionMethod::Deflated);
+    let stored = base.compression_method(zip::CompressionMethod::Stored);
     let zerr = |e: zip::result::ZipError| Error::InvalidArgument(format!("zip: {e}"));
     let ioerr = |e: std::io::Error| io_err("write", file, e);
     let info = serde_json::json!({"Name": id, "Author": "modforge-gen", "Version": "1.0.0", "Description": "generated"});
