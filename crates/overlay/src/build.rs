@@ -245,17 +245,21 @@ fn normalised_blocked(names: &[String]) -> Vec<String> {
     set.into_iter().collect()
 }
 
-/// Whether the state allows a skip: same mods, keys, game, options, nothing dirty, and every
-/// WAD file present with its recorded length.
+/// Whether the state allows a skip: same builder, mods, keys, game, options, nothing dirty, and
+/// every WAD file present with its recorded length.
 fn can_skip(
-    prev: &State,
+    prev: &state::SkipView,
     request: &BuildRequest,
     probes: &[Probe],
     game_fp: u64,
     options: &StateOptions,
+    builder: &str,
 ) -> bool {
     let ids: Vec<&str> = request.mods.iter().map(|m| m.id.as_str()).collect();
-    if prev.mods.iter().map(String::as_str).ne(ids.iter().copied())
+    if prev.format != state::STATE_FORMAT
+        || prev.version != state::STATE_VERSION
+        || prev.builder != builder
+        || prev.mods.iter().map(String::as_str).ne(ids.iter().copied())
         || prev.game_fingerprint.0 != game_fp
         || &prev.options != options
         || !prev.dirty_wads.is_empty()
@@ -268,11 +272,12 @@ fn can_skip(
         }
     }
     prev.wad_fingerprints.keys().all(|key| {
-        let Some(layout) = prev.layout(key) else {
+        let Some(len) = prev.len_of(key) else {
             return false;
         };
-        std::fs::metadata(path_of(&request.overlay_dir, key))
-            .is_ok_and(|m| m.is_file() && m.len() == layout.len)
+        let key = key.replace('\\', "/");
+        std::fs::metadata(path_of(&request.overlay_dir, &key))
+            .is_ok_and(|m| m.is_file() && m.len() == len)
     })
 }
 
@@ -317,9 +322,11 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
         blocked_wads: normalised_blocked(&request.options.blocked_wads),
     };
     let builder = builder_string(request.options.toc_slack);
-    let prev = state::load(&request.state_dir).filter(|s| {
-        s.format == state::STATE_FORMAT && s.version == state::STATE_VERSION && s.builder == builder
-    });
+    let view = if request.options.force || request.mods.is_empty() {
+        None
+    } else {
+        state::load_skip_view(&request.state_dir)
+    };
     let mut ctx = Ctx {
         request,
         control,
@@ -366,21 +373,21 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
         ));
     }
 
-    let full = request.options.force
-        || prev
-            .as_ref()
-            .is_none_or(|p| p.game_fingerprint.0 != game_fp);
-    if let Some(p) = prev.as_ref().filter(|_| !full) {
-        if can_skip(p, request, &probes, game_fp, &options) {
+    if let Some(v) = &view {
+        if can_skip(v, request, &probes, game_fp, &options, &builder) {
             control.report(Progress::of(Stage::Sweep, 0, 1));
-            let keep: HashSet<String> = p
+            let keep: HashSet<String> = v
                 .wad_fingerprints
                 .keys()
-                .map(|k| k.to_lowercase())
+                .map(|k| k.replace('\\', "/").to_lowercase())
                 .collect();
             crate::sweep::sweep(&request.overlay_dir, &keep, control)?;
             let (conflicts, warnings) = state::load_conflicts(&request.state_dir);
-            let reused = p.wad_fingerprints.keys().cloned().collect();
+            let reused = v
+                .wad_fingerprints
+                .keys()
+                .map(|k| k.replace('\\', "/"))
+                .collect();
             return Ok(finish(
                 &ctx,
                 BuildMode::Skip,
@@ -391,11 +398,20 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
             ));
         }
     }
+    drop(view);
+    let prev = state::load(&request.state_dir).filter(|s| {
+        s.format == state::STATE_FORMAT && s.version == state::STATE_VERSION && s.builder == builder
+    });
+    let full = request.options.force
+        || prev
+            .as_ref()
+            .is_none_or(|p| p.game_fingerprint.0 != game_fp);
     let prev = if full { None } else { prev };
 
     // Stage: index.
     control.report(Progress::of(Stage::Index, 0, game_wads.len() as u64));
-    let index = load_or_build_index(&mut ctx, &game_wads, game_fp)?;
+    let saver = Saver::new(request.state_dir.clone());
+    let index = load_or_build_index(&mut ctx, &game_wads, game_fp, &saver)?;
     control.report(Progress::of(
         Stage::Index,
         game_wads.len() as u64,
@@ -405,7 +421,7 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
 
     // Stage: collect (pass 1).
     let mod_keys: Vec<u64> = probes.iter().map(|p| p.key).collect();
-    let metas = collect_all(&mut ctx, probes, &index, &memo)?;
+    let metas = collect_all(&mut ctx, probes, &index, &memo, &saver)?;
     let inputs: Vec<ModInput<'_>> = request
         .mods
         .iter()
@@ -662,16 +678,17 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     let mut conflicts = planned.conflicts;
     conflicts.sort_by_key(|c| c.path_hash);
     if memo.grown() {
-        if let Err(e) = game::save_memo(&request.state_dir, game_fp, &memo) {
-            cache_warning(&mut ctx, "game content memo", &e);
-        }
+        saver.send(SaveJob::Memo { fp: game_fp, memo });
     }
     cache::prune(&request.state_dir, &state.mods);
     let warnings = dedup_warnings(std::mem::take(&mut ctx.warnings));
-    save_conflicts_with(&mut ctx, &conflicts, &warnings);
+    saver.send(SaveJob::Conflicts {
+        conflicts: conflicts.clone(),
+        warnings: warnings.clone(),
+    });
     let warnings = {
         let mut w = warnings;
-        w.extend(std::mem::take(&mut ctx.warnings));
+        w.extend(saver.finish());
         w
     };
     let built: Vec<String> = rebuild.iter().map(|w| wad_keys[w].clone()).collect();
@@ -747,7 +764,12 @@ fn dedup_warnings(warnings: Vec<Warning>) -> Vec<Warning> {
         .collect()
 }
 
-fn load_or_build_index(ctx: &mut Ctx<'_>, wads: &[GameWad], game_fp: u64) -> Result<GameIndex> {
+fn load_or_build_index(
+    ctx: &mut Ctx<'_>,
+    wads: &[GameWad],
+    game_fp: u64,
+    saver: &Saver,
+) -> Result<GameIndex> {
     if let Some(index) = game::load_index(&ctx.request.state_dir, game_fp)? {
         return Ok(index);
     }
@@ -755,10 +777,100 @@ fn load_or_build_index(ctx: &mut Ctx<'_>, wads: &[GameWad], game_fp: u64) -> Res
         game::build_index(&ctx.request.game_dir, wads, game_fp, ctx.control)?;
     ctx.meter.game_read(bytes);
     ctx.warnings.extend(warnings);
-    if let Err(e) = game::save_index(&ctx.request.state_dir, &index) {
-        cache_warning(ctx, "game index", &e);
-    }
+    saver.send(SaveJob::Index {
+        fp: game_fp,
+        payload: index.payload_bytes().to_vec(),
+    });
     Ok(index)
+}
+
+/// A file persisted off the build's critical path (caches and the conflicts report).
+enum SaveJob {
+    Index {
+        fp: u64,
+        payload: Vec<u8>,
+    },
+    ModCache {
+        id: String,
+        meta: Box<ModMeta>,
+    },
+    Memo {
+        fp: u64,
+        memo: Memo,
+    },
+    Conflicts {
+        conflicts: Vec<Conflict>,
+        warnings: Vec<Warning>,
+    },
+}
+
+/// Persists [`SaveJob`]s on a thread of its own, so their fsyncs overlap the build; always
+/// joined before the build returns (also on errors: see `Drop`).
+struct Saver {
+    tx: Option<std::sync::mpsc::Sender<SaveJob>>,
+    handle: Option<std::thread::JoinHandle<Vec<Warning>>>,
+}
+
+impl Saver {
+    fn new(state_dir: PathBuf) -> Saver {
+        let (tx, rx) = std::sync::mpsc::channel::<SaveJob>();
+        let handle = std::thread::spawn(move || {
+            let mut warnings = Vec::new();
+            let warn = |what: String, e: Error| {
+                Warning::new(
+                    WarningCode::CacheSaveFailed,
+                    format!("{what} was not saved: {e}"),
+                )
+            };
+            for job in rx {
+                let outcome = match job {
+                    SaveJob::Index { fp, payload } => game::save_index(&state_dir, fp, &payload)
+                        .map_err(|e| warn("the game index".into(), e)),
+                    SaveJob::ModCache { id, meta } => cache::save(&state_dir, &id, &meta)
+                        .map_err(|e| warn(format!("the cache of mod {id:?}"), e)),
+                    SaveJob::Memo { fp, memo } => game::save_memo(&state_dir, fp, &memo)
+                        .map_err(|e| warn("the game content memo".into(), e)),
+                    SaveJob::Conflicts {
+                        conflicts,
+                        warnings: w,
+                    } => state::save_conflicts(&state_dir, &conflicts, &w)
+                        .map_err(|e| warn(state::CONFLICTS_FILE.into(), e)),
+                };
+                if let Err(w) = outcome {
+                    warnings.push(w);
+                }
+            }
+            warnings
+        });
+        Saver {
+            tx: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    fn send(&self, job: SaveJob) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(job);
+        }
+    }
+
+    /// Waits for every job; returns their warnings.
+    fn finish(mut self) -> Vec<Warning> {
+        self.tx = None;
+        self.handle
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Saver {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 /// What pass 1 may look up about the game.
@@ -787,6 +899,7 @@ fn collect_all(
     probes: Vec<Probe>,
     index: &GameIndex,
     memo: &Memo,
+    saver: &Saver,
 ) -> Result<Vec<ModMeta>> {
     let request = ctx.request;
     let control = ctx.control;
@@ -811,9 +924,10 @@ fn collect_all(
     for (spec, r) in request.mods.iter().zip(results) {
         let (meta, fresh) = r?;
         if fresh {
-            if let Err(e) = cache::save(&request.state_dir, &spec.id, &meta) {
-                cache_warning(ctx, &format!("the cache of mod {:?}", spec.id), &e);
-            }
+            saver.send(SaveJob::ModCache {
+                id: spec.id.clone(),
+                meta: Box::new(meta.clone()),
+            });
         }
         ctx.warnings
             .extend(meta.warnings.iter().cloned().map(|w| w.for_mod(&spec.id)));

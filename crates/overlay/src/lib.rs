@@ -18,6 +18,7 @@ mod plan;
 mod report;
 mod state;
 mod sweep;
+mod tree;
 
 pub mod game;
 pub mod hash;

@@ -384,6 +384,8 @@ pub(crate) fn finish(
     let mut warnings = merged.warnings;
     let mut wads: BTreeMap<u16, Vec<(u64, ItemRef)>> = BTreeMap::new();
     let mut conflicts = Vec::new();
+    // Per mod: (count, first path hash, first path) of overrides replacing subchunked entries.
+    let mut subchunked: BTreeMap<u32, (u64, u64, String)> = BTreeMap::new();
     let is_blocked = |w: u16| {
         index
             .wads()
@@ -432,14 +434,12 @@ pub(crate) fn finish(
                     .lookup(route.hash)
                     .is_some_and(|i| i.chunk_type == chunk_type::ZSTD_MULTI)
             {
-                warnings.push(
-                    Warning::new(
-                        WarningCode::SubchunkedOverride,
-                        format!("{} replaces a subchunked entry with an ordinary one (accepted on Windows, rejected by macOS)", item.rel_path),
-                    )
-                    .for_mod(&m.spec.id)
-                    .at_hash(route.hash),
-                );
+                let entry = subchunked.entry(route.winner.0).or_insert((
+                    0,
+                    route.hash,
+                    item.rel_path.clone(),
+                ));
+                entry.0 += 1;
             }
             for &w in &targets {
                 wads.entry(w).or_default().push((route.hash, route.winner));
@@ -448,6 +448,21 @@ pub(crate) fn finish(
         if route.contributors.len() >= 2 {
             conflicts.push(conflict(&route, mods, index, &targets, lazy));
         }
+    }
+    for (mi, (count, hash, rel)) in subchunked {
+        let others = if count > 1 {
+            format!(" and {} more", count - 1)
+        } else {
+            String::new()
+        };
+        warnings.push(
+            Warning::new(
+                WarningCode::SubchunkedOverride,
+                format!("{rel}{others} replace subchunked entries with ordinary ones (accepted on Windows, rejected by macOS)"),
+            )
+            .for_mod(&mods[mi as usize].spec.id)
+            .at_hash(hash),
+        );
     }
     let fingerprints = wads
         .iter()

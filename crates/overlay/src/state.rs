@@ -173,6 +173,54 @@ pub(crate) fn safe_key(key: &str) -> bool {
             .all(|p| !p.is_empty() && *p != "." && *p != ".." && !p.contains(':'))
 }
 
+/// The fields the skip decision reads; the rest of the file (the per-override records) is
+/// skipped over by the parser, not built, so the no-op path stays cheap.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SkipView {
+    pub format: String,
+    pub version: u32,
+    pub builder: String,
+    pub mods: Vec<String>,
+    pub mod_fingerprints: BTreeMap<String, Hex>,
+    pub game_fingerprint: Hex,
+    pub options: StateOptions,
+    pub wad_fingerprints: BTreeMap<String, Hex>,
+    pub wad_layouts: BTreeMap<String, LenOnly>,
+    pub dirty_wads: Vec<String>,
+}
+
+/// A WAD layout's recorded length.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub(crate) struct LenOnly {
+    pub len: u64,
+}
+
+impl SkipView {
+    /// The recorded length of `key` (case-insensitive, either separator).
+    pub fn len_of(&self, key: &str) -> Option<u64> {
+        let norm = |k: &str| k.replace('\\', "/").to_lowercase();
+        let want = norm(key);
+        self.wad_layouts
+            .iter()
+            .find(|(k, _)| norm(k) == want)
+            .map(|(_, v)| v.len)
+    }
+}
+
+/// Loads the skip view; `None` when absent, unreadable, or naming unsafe paths.
+pub(crate) fn load_skip_view(state_dir: &Path) -> Option<SkipView> {
+    let bytes = std::fs::read(state_dir.join(STATE_FILE)).ok()?;
+    let view: SkipView = serde_json::from_slice(&bytes).ok()?;
+    let safe = view
+        .wad_fingerprints
+        .keys()
+        .chain(view.wad_layouts.keys())
+        .chain(view.dirty_wads.iter())
+        .all(|k| safe_key(k));
+    safe.then_some(view)
+}
+
 /// Loads the state; `None` when absent, unreadable, or unsafe. Keys written with `\`
 /// separators (by a Windows build of another tool) are read with `/`.
 pub(crate) fn load(state_dir: &Path) -> Option<State> {

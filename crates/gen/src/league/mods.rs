@@ -355,15 +355,19 @@ fn write_mod(
         ModFormat::Folder => {
             let root = dir.join(id);
             write_folder(&root, id, overrides, &[("base", 0), ("chroma", 10)])?;
+            // The first two base overrides are shadowed (chroma layer, a neighbour's conflict):
+            // the edit target is a later one, so editing it changes the winner.
             let edit = if touched.len() == 1 {
                 overrides
                     .iter()
-                    .find(|o| {
+                    .filter(|o| {
                         o.layer == "base"
                             && o.wad.is_some()
                             && !o.rel.contains("new_")
+                            && !o.rel.starts_with("data/hashed/")
                             && o.content.kind != Kind::Wwise
                     })
+                    .nth(2)
                     .and_then(|o| {
                         let wad_dir = root.join("content").join("base").join(o.wad.as_deref()?);
                         Some((wad_dir.join(&o.rel), wad_dir))

@@ -234,8 +234,8 @@ impl GameIndex {
         self.holder_count
     }
 
-    /// The payload bytes (for saving).
-    pub(crate) fn bytes(&self) -> &[u8] {
+    /// The payload bytes (saved by the store).
+    pub fn payload_bytes(&self) -> &[u8] {
         self.payload()
     }
 }
@@ -501,14 +501,9 @@ pub(crate) fn load(state_dir: &Path, fp: u64) -> Result<Option<GameIndex>> {
     }
 }
 
-/// Saves the index (atomic).
-pub(crate) fn save(state_dir: &Path, index: &GameIndex) -> Result<()> {
+/// Saves an index payload built for game fingerprint `fp` (atomic).
+pub(crate) fn save(state_dir: &Path, fp: u64, payload: &[u8]) -> Result<()> {
     let id = snapshot_id(state_dir)?;
-    modforge_store::write(
-        &id,
-        &store_fingerprint(index.fingerprint()),
-        index.bytes(),
-        &Hooks::default(),
-    )?;
+    modforge_store::write(&id, &store_fingerprint(fp), payload, &Hooks::default())?;
     Ok(())
 }

@@ -43,39 +43,18 @@ pub fn list_game_wads(game_dir: &Path) -> Result<(Vec<GameWad>, u64)> {
             game_dir.display()
         )));
     }
-    let mut records = Vec::new();
-    for entry in walkdir::WalkDir::new(&root)
-        .follow_links(false)
-        .min_depth(1)
-    {
-        let entry = entry.map_err(|e| {
-            let path = e.path().map_or_else(|| root.clone(), Path::to_path_buf);
-            let io = e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("file system loop"));
-            Error::io("readdir", path, io)
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy();
-        if !name.to_ascii_lowercase().ends_with(".wad.client") {
-            continue;
-        }
-        let Ok(rel) = entry.path().strip_prefix(game_dir) else {
-            continue;
-        };
-        let key = key_of(rel);
-        let meta = entry
-            .metadata()
-            .map_err(|e| Error::io("stat", entry.path(), std::io::Error::other(e)))?;
-        let (size, mtime_ns) = crate::io::size_and_mtime(&meta);
-        records.push(StatRecord {
-            key,
-            size,
-            mtime_ns,
-        });
-    }
+    let mut records: Vec<StatRecord> = crate::tree::list(&root, |_, _| true)?
+        .into_iter()
+        .filter(|e| {
+            e.kind == modforge_walk::engine::EntryKind::File
+                && e.rel.to_ascii_lowercase().ends_with(".wad.client")
+        })
+        .map(|e| StatRecord {
+            key: format!("{DATA_FINAL}/{}", e.rel),
+            size: e.size,
+            mtime_ns: e.mtime_ns,
+        })
+        .collect();
     let fp = stat_fingerprint(&mut records);
     Ok((
         records

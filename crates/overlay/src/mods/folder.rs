@@ -16,6 +16,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use modforge_core::Control;
+use modforge_walk::engine::EntryKind;
 use rayon::prelude::*;
 
 use super::config::{Declared, parse_mod_config};
@@ -69,47 +70,111 @@ pub(crate) struct FolderScan {
     pub fingerprint: u64,
 }
 
-/// Stats a folder mod (no file content is read).
+/// Stats a folder mod (no file content is read): the config, and everything under `content/`
+/// and `RAW/`, listed by modforge-walk.
 pub(crate) fn scan(root: &Path) -> Result<FolderScan> {
+    let keep = |rel: &str, is_dir: bool| match rel.split_once('/') {
+        None => {
+            let lower = rel.to_ascii_lowercase();
+            rel == CONFIG_JSON
+                || rel == CONFIG_TOML
+                || (lower == "content" || lower == "raw") && is_dir
+        }
+        Some((top, _)) => top.eq_ignore_ascii_case("content") || top.eq_ignore_ascii_case("raw"),
+    };
+    let listed = crate::tree::list(root, keep)?;
     let mut records = Vec::new();
     let mut files = Vec::new();
     let mut warnings = Vec::new();
     let mut config = None;
     let mut toml = false;
-    let entries = std::fs::read_dir(root).map_err(|e| Error::io("opendir", root, e))?;
-    let mut tops: Vec<(String, PathBuf, std::fs::FileType)> = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("readdir", root, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let kind = entry
-            .file_type()
-            .map_err(|e| Error::io("stat", entry.path(), e))?;
-        tops.push((name, entry.path(), kind));
-    }
-    tops.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, path, kind) in tops {
-        if kind.is_symlink() {
-            if matches!(name.to_lowercase().as_str(), "content" | "raw") || name == CONFIG_JSON {
-                warnings.push(symlink_warning(&name));
+    let mut ignored_dirs = BTreeSet::new();
+    for entry in listed {
+        let parts: Vec<&str> = entry.rel.split('/').collect();
+        let Some((top, rest)) = parts.split_first() else {
+            continue;
+        };
+        let lower = top.to_ascii_lowercase();
+        let under_content = lower == "content" && entry.rel.contains('/');
+        let under_raw = lower == "raw" && entry.rel.contains('/');
+        if entry.kind == EntryKind::Symlink {
+            if under_content
+                || under_raw
+                || lower == "content"
+                || lower == "raw"
+                || *top == CONFIG_JSON
+            {
+                warnings.push(symlink_warning(&entry.rel));
             }
             continue;
         }
-        if kind.is_file() && name == CONFIG_JSON {
-            let meta = std::fs::metadata(&path).map_err(|e| Error::io("stat", &path, e))?;
-            let (size, mtime_ns) = crate::io::size_and_mtime(&meta);
-            records.push(StatRecord {
-                key: name.clone(),
-                size,
-                mtime_ns,
-            });
-            config = Some(path);
-        } else if kind.is_file() && name == CONFIG_TOML {
-            toml = true;
-        } else if kind.is_dir() && name.eq_ignore_ascii_case("content") {
-            walk(&path, &name, true, &mut files, &mut records, &mut warnings)?;
-        } else if kind.is_dir() && name.eq_ignore_ascii_case("raw") {
-            walk(&path, &name, false, &mut files, &mut records, &mut warnings)?;
+        if rest.is_empty() {
+            if entry.kind == EntryKind::File && *top == CONFIG_JSON {
+                records.push(StatRecord {
+                    key: entry.rel.clone(),
+                    size: entry.size,
+                    mtime_ns: entry.mtime_ns,
+                });
+                config = Some(root.join(CONFIG_JSON));
+            } else if entry.kind == EntryKind::File && *top == CONFIG_TOML {
+                toml = true;
+            }
+            continue;
         }
+        if entry.kind == EntryKind::Dir {
+            if under_content && rest.len() == 2 && !is_wad_dir(rest[1]) {
+                ignored_dirs.insert(entry.rel.clone());
+            }
+            continue;
+        }
+        if entry.kind != EntryKind::File {
+            continue;
+        }
+        records.push(StatRecord {
+            key: entry.rel.clone(),
+            size: entry.size,
+            mtime_ns: entry.mtime_ns,
+        });
+        let class = if under_content {
+            match rest {
+                [layer, wad, inner @ ..] if !inner.is_empty() && is_wad_dir(wad) => {
+                    Some(FileClass::Wad {
+                        layer: (*layer).to_owned(),
+                        wad: (*wad).to_owned(),
+                        inner: inner.join("/"),
+                    })
+                }
+                [_, wad, _, ..] if !is_wad_dir(wad) => None,
+                _ => {
+                    warnings.push(Warning::new(
+                        WarningCode::IgnoredFile,
+                        format!(
+                            "{} is not inside a content/<layer>/<Name>.wad.client folder",
+                            entry.rel
+                        ),
+                    ));
+                    None
+                }
+            }
+        } else {
+            Some(FileClass::Raw {
+                inner: rest.join("/"),
+            })
+        };
+        if let Some(class) = class {
+            files.push(FolderFile {
+                rel: entry.rel,
+                size: entry.size,
+                mtime_ns: entry.mtime_ns,
+                class,
+            });
+        }
+    }
+    for rel in ignored_dirs {
+        warnings.push(Warning::new(
+            WarningCode::IgnoredFolder,
+            format!("{rel} does not end in .wad.client and is ignored"),
+        ));
     }
     let fingerprint = stat_fingerprint(&mut records);
     Ok(FolderScan {
@@ -127,101 +192,6 @@ fn symlink_warning(rel: &str) -> Warning {
         WarningCode::IgnoredSymlink,
         format!("{rel} is a symbolic link; links are not followed"),
     )
-}
-
-/// Walks `content/` (`content = true`) or `RAW/` below the mod root.
-fn walk(
-    dir: &Path,
-    top: &str,
-    content: bool,
-    files: &mut Vec<FolderFile>,
-    records: &mut Vec<StatRecord>,
-    warnings: &mut Vec<Warning>,
-) -> Result<()> {
-    let mut ignored_dirs = BTreeSet::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .min_depth(1)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| {
-            let path = e
-                .path()
-                .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
-            let io = e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("file system loop"));
-            Error::io("readdir", path, io)
-        })?;
-        let parts: Vec<String> = entry
-            .path()
-            .strip_prefix(dir)
-            .unwrap_or(entry.path())
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let rel = format!("{top}/{}", parts.join("/"));
-        if entry.path_is_symlink() {
-            warnings.push(symlink_warning(&rel));
-            continue;
-        }
-        if entry.file_type().is_dir() {
-            if content && parts.len() == 2 && !is_wad_dir(&parts[1]) {
-                ignored_dirs.insert(rel);
-            }
-            continue;
-        }
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let meta = entry
-            .metadata()
-            .map_err(|e| Error::io("stat", entry.path(), std::io::Error::other(e)))?;
-        let (size, mtime_ns) = crate::io::size_and_mtime(&meta);
-        records.push(StatRecord {
-            key: rel.clone(),
-            size,
-            mtime_ns,
-        });
-        let class = if content {
-            match parts.as_slice() {
-                [layer, wad, inner @ ..] if !inner.is_empty() && is_wad_dir(wad) => {
-                    Some(FileClass::Wad {
-                        layer: layer.clone(),
-                        wad: wad.clone(),
-                        inner: inner.join("/"),
-                    })
-                }
-                [_, wad, _, ..] if !is_wad_dir(wad) => None,
-                _ => {
-                    warnings.push(Warning::new(
-                        WarningCode::IgnoredFile,
-                        format!("{rel} is not inside a content/<layer>/<Name>.wad.client folder"),
-                    ));
-                    None
-                }
-            }
-        } else {
-            Some(FileClass::Raw {
-                inner: parts.join("/"),
-            })
-        };
-        if let Some(class) = class {
-            files.push(FolderFile {
-                rel,
-                size,
-                mtime_ns,
-                class,
-            });
-        }
-    }
-    for rel in ignored_dirs {
-        warnings.push(Warning::new(
-            WarningCode::IgnoredFolder,
-            format!("{rel} does not end in .wad.client and is ignored"),
-        ));
-    }
-    Ok(())
 }
 
 /// Whether a folder name names a WAD (`*.wad.client`, case-insensitive).

@@ -229,7 +229,8 @@ fn write_inner(
             .map_err(|e| Error::io("truncate", tmp, e))?;
     }
     control.check()?;
-    out.sync_all().map_err(|e| Error::io("fsync", tmp, e))?;
+    out.sync_data()
+        .map_err(|e| Error::io("fdatasync", tmp, e))?;
     drop(out);
     std::fs::rename(tmp, dest).map_err(|e| Error::io("rename", dest, e))?;
     Ok(Written {
