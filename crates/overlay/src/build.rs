@@ -38,6 +38,9 @@ use crate::write::{self, Previous, SourceIdentity};
 /// is about 1650). A multiple of 128 keeps the region 4 KiB-aligned relative to the source.
 pub const DEFAULT_TOC_SLACK: u32 = 2048;
 
+/// WADs written at once at least (their fdatasync waits overlap).
+const WRITER_THREADS: usize = 8;
+
 /// Build options. `Default` gives the documented defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildOptions {
@@ -608,43 +611,54 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     control.report(Progress::of(Stage::Patch, 0, total));
     let slack = request.options.toc_slack;
     let meter = Arc::clone(&ctx.meter);
-    let outcomes: Vec<Result<()>> = jobs
-        .into_par_iter()
-        .map(|(_, key, overrides, previous)| {
-            if failed.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            let result = (|| {
-                control.check()?;
-                let src = path_of(&request.game_dir, &key);
-                let dest = path_of(&request.overlay_dir, &key);
-                let list: Vec<(u64, &Prepared)> =
-                    overrides.iter().map(|(h, r)| (*h, &r.p)).collect();
-                let written = write::write_wad(
-                    &src,
-                    &dest,
-                    &list,
-                    slack,
-                    previous.as_ref(),
-                    &meter,
-                    control,
-                )?;
-                meter.copied_with(written.method);
-                let record = layout_record(&written, &overrides);
-                drop(overrides);
-                if let Ok(mut f) = finished.lock() {
-                    f.push((key.clone(), record));
+    // Writing waits on the disk (fdatasync) more than on the processor: more writers than cores
+    // keep the device busy while others copy.
+    let writers = rayon::current_num_threads()
+        .max(WRITER_THREADS)
+        .min(jobs.len().max(1));
+    let write_all = || -> Vec<Result<()>> {
+        jobs.into_par_iter()
+            .map(|(_, key, overrides, previous)| {
+                if failed.load(Ordering::Relaxed) {
+                    return Ok(());
                 }
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                control.report(Progress::of(Stage::Patch, n, total).at(&key));
-                Ok(())
-            })();
-            if result.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-            result
-        })
-        .collect();
+                let result = (|| {
+                    control.check()?;
+                    let src = path_of(&request.game_dir, &key);
+                    let dest = path_of(&request.overlay_dir, &key);
+                    let list: Vec<(u64, &Prepared)> =
+                        overrides.iter().map(|(h, r)| (*h, &r.p)).collect();
+                    let written = write::write_wad(
+                        &src,
+                        &dest,
+                        &list,
+                        slack,
+                        previous.as_ref(),
+                        &meter,
+                        control,
+                    )?;
+                    meter.copied_with(written.method);
+                    let record = layout_record(&written, &overrides);
+                    drop(overrides);
+                    if let Ok(mut f) = finished.lock() {
+                        f.push((key.clone(), record));
+                    }
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    control.report(Progress::of(Stage::Patch, n, total).at(&key));
+                    Ok(())
+                })();
+                if result.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                result
+            })
+            .collect()
+    };
+    let outcomes: Vec<Result<()>> =
+        match rayon::ThreadPoolBuilder::new().num_threads(writers).build() {
+            Ok(pool) if writers > rayon::current_num_threads() => pool.install(write_all),
+            _ => write_all(),
+        };
     let finished = finished.into_inner().unwrap_or_default();
     for (key, record) in &finished {
         dirty.remove(key);
