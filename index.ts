@@ -21,7 +21,6 @@ export type {
   ErrorRow,
   ExtensionRow,
   LargestFile,
-  NativeProfileOptions,
   PathBatch,
   ProfileReport,
   ProgressEvent,
@@ -73,7 +72,7 @@ export function isModforgeError(error: unknown, code?: ErrorCode): error is Modf
 // ---------------------------------------------------------------------------------------------
 
 /** Options of {@link profile}: every field optional, defaults documented per field. */
-export interface ProfileOptions extends binding.NativeProfileOptions {
+export interface ProfileOptions extends binding.ProfileOptions {
   /**
    * Called about ten times a second on the main thread with `{ stage: 'walk', done, bytes, current }`
    * (`done` = entries counted, `bytes` = apparent bytes so far), then once with the totals.
@@ -129,7 +128,6 @@ export type {
   DatasetInfo,
   GeneratedDataset,
   GeneratedTable,
-  InspectedTable,
   RejectReason,
   Removed,
   SnapshotCheck,
@@ -204,9 +202,9 @@ function nativeSpec(options: SnapshotOptions): binding.SnapshotSpec {
   return { dir, name, version, kind, source: nativeSource(source) }
 }
 
-function nativeSource(source: Source | undefined): binding.NativeSource {
+function nativeSource(source: Source | undefined): binding.SnapshotSource {
   if (source && 'bytes' in source) return { bytes: asBuffer(source.bytes, 'source.bytes') }
-  return (source ?? {}) as binding.NativeSource
+  return (source ?? {}) as binding.SnapshotSource
 }
 
 /** A `Buffer` view of `bytes` (no copy); `ERR_MODFORGE_INVALID_ARG` when it is not a `Uint8Array`. */
@@ -313,7 +311,12 @@ export function invalidateSync(options: { dir: string; name: string }): binding.
 }
 
 /** Removes leftover temp (`.tmp`) and deferred (`.del`) files in `dir`; run it when no writer is active. */
-export function cleanStore(dir: string): binding.Removed {
+export function cleanStore(dir: string): Promise<binding.Removed> {
+  return native.cleanStore(dir)
+}
+
+/** {@link cleanStore} on the calling thread. */
+export function cleanStoreSync(dir: string): binding.Removed {
   return native.cleanStoreSync(dir)
 }
 
@@ -339,7 +342,7 @@ export function verifySnapshots(path: string): Promise<binding.SnapshotInspectio
 export type TableInput = string | Uint8Array | { columns?: string[]; rows: unknown[] }
 
 /** Options of {@link openDataset}. */
-export interface DatasetOptions extends Omit<binding.NativeDatasetOptions, 'source'> {
+export interface DatasetOptions extends Omit<binding.DatasetOptions, 'source'> {
   /**
    * The tables by name, or a function producing them, called only when the snapshot on disk cannot
    * be used (then `source` is required).
@@ -487,7 +490,7 @@ export class Table {
   }
 }
 
-function datasetOptions(options: DatasetSyncOptions | DatasetOptions): binding.NativeDatasetOptions {
+function datasetOptions(options: DatasetSyncOptions | DatasetOptions): binding.DatasetOptions {
   const { dir, name, version, versionColumn, key, duplicates, ragged, source } = options
   return { dir, name, version, versionColumn, key, duplicates, ragged, source: source && nativeSource(source) }
 }

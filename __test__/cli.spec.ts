@@ -89,7 +89,7 @@ describe('the modforge command', () => {
     expect(inspected.code).toBe(0)
     const found = JSON.parse(inspected.stdout)
     expect(found).toMatchObject({ ok: true, header: { kind: 'modforge.dataset@1', version: 'v2', containerVersion: 1 } })
-    expect(found.tables.map((t: { name: string }) => t.name)).toEqual(['colors', 'sizes'])
+    expect(found.details.tables.map((t: { name: string }) => t.name)).toEqual(['colors', 'sizes'])
     expect(modforge('store', 'inspect', summary.path).stdout).toContain('modforge.dataset@1')
 
     const verified = modforge('store', 'verify', out)

@@ -343,7 +343,7 @@ describe.runIf(onPosix)('crash safety across processes', () => {
     expect(kills).toBeGreaterThan(5)
     const after = spawnSync(process.execPath, ['-e', `${common}
       const o = modforge.openOrBuildSync({ ...spec('A'), build: () => payload('A') })
-      modforge.cleanStore(${JSON.stringify(d)})
+      modforge.cleanStoreSync(${JSON.stringify(d)})
       process.stdout.write(JSON.stringify({ ok: o.value.equals(payload('A')) }))
     `], { encoding: 'utf8' })
     expect(JSON.parse(after.stdout)).toEqual({ ok: true })

@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs'
 import { basename, extname, join, resolve } from 'node:path'
 
-import { cleanStore, inspectSnapshot, openDataset, verifySnapshots, type SnapshotInspection } from '../index'
+import { cleanStoreSync, inspectSnapshot, openDataset, verifySnapshots, type SnapshotInspection } from '../index'
 import { parse, UsageError } from './args'
 import type { Command } from './command'
 import { formatBytes, formatCount, formatDuration, table } from './format'
@@ -71,18 +71,20 @@ function renderInspection(found: SnapshotInspection): string {
       ]),
     ]),
   )
-  if (found.tables.length > 0) {
+  const tables = (found.details?.tables ?? []) as { name: string; rows: number; columns: string[]; key: string | null; bytes: number }[]
+  if (tables.length > 0) {
     lines.push(
       table(
         [
           ['table', 'rows', 'columns', 'key', 'bytes'],
-          ...found.tables.map((t) => [t.name, formatCount(t.rows), String(t.columns.length), t.key ?? '-', formatBytes(t.bytes)]),
+          ...tables.map((t) => [t.name, formatCount(t.rows), String(t.columns.length), t.key ?? '-', formatBytes(t.bytes)]),
         ],
         [1, 2, 4],
       ),
     )
   }
-  if (found.cells != null) lines.push(`cells walked: ${formatCount(found.cells)}`)
+  const cells = found.details?.cells
+  if (typeof cells === 'number') lines.push(`cells walked: ${formatCount(cells)}`)
   return lines.join('\n\n')
 }
 
@@ -112,7 +114,7 @@ export const storeCommand: Command = {
         return found.every((f) => f.ok) ? 0 : 1
       }
       case 'clean': {
-        const removed = cleanStore(resolve(target))
+        const removed = cleanStoreSync(resolve(target))
         context.out(values.json ? JSON.stringify(removed) : `removed ${removed.removed} files, ${removed.deferred} deferred`)
         return 0
       }

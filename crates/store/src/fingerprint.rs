@@ -137,9 +137,9 @@ pub fn fingerprint(source: &Source) -> Result<Fingerprint, Error> {
     fingerprint_with_options(source, None)
 }
 
-/// Computes the fingerprint of a source followed by `u32 len ‖ options` (datasets hash their
-/// canonical build options this way, so changing an option invalidates like changing the source).
-pub(crate) fn fingerprint_with_options(
+/// Computes the fingerprint of a source followed by `u32 len ‖ options`: a payload's canonical
+/// build options hashed this way make a changed option invalidate like a changed source.
+pub fn fingerprint_with_options(
     source: &Source,
     options: Option<&[u8]>,
 ) -> Result<Fingerprint, Error> {
@@ -169,7 +169,7 @@ pub(crate) fn fingerprint_with_options(
     }
     if let Some(options) = options {
         let len = u32::try_from(options.len())
-            .map_err(|_| Error::Limit("dataset options JSON larger than 4 GiB".into()))?;
+            .map_err(|_| Error::Limit("build options larger than 4 GiB".into()))?;
         hasher.update(&len.to_le_bytes());
         hasher.update(options);
     }

@@ -113,7 +113,7 @@ fn trim_nul(field: &[u8]) -> &[u8] {
 }
 
 /// Checks a kind string: 1–32 bytes of `[a-z0-9._@/-]`.
-pub(crate) fn validate_kind(kind: &str) -> Result<(), Error> {
+pub fn validate_kind(kind: &str) -> Result<(), Error> {
     let ok = !kind.is_empty()
         && kind.len() <= MAX_KIND_LEN
         && kind
@@ -129,7 +129,7 @@ pub(crate) fn validate_kind(kind: &str) -> Result<(), Error> {
 }
 
 /// Checks a data version: 1–64 bytes of UTF-8 without NUL.
-pub(crate) fn validate_version(version: &str) -> Result<(), Error> {
+pub fn validate_version(version: &str) -> Result<(), Error> {
     if version.is_empty() || version.len() > MAX_VERSION_LEN || version.contains('\0') {
         return Err(Error::InvalidArgument(format!(
             "version {version:?} must be 1-64 bytes of UTF-8 without NUL"
@@ -145,8 +145,9 @@ fn padded<const N: usize>(text: &str) -> [u8; N] {
     field
 }
 
-/// Encodes the header of a payload. `kind` and `version` must have been validated.
-pub(crate) fn encode(
+/// Encodes the header of a payload. `kind` and `version` must have been validated
+/// ([`validate_kind`], [`validate_version`]).
+pub fn encode(
     kind: &str,
     version: &str,
     fingerprint: &Fingerprint,
@@ -175,17 +176,19 @@ pub(crate) fn encode(
     out
 }
 
-/// What a reader expects of a snapshot.
+/// What a reader expects of a snapshot (the load checks of docs/store.md, "Load checks").
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Expect<'a> {
+pub struct Expect<'a> {
+    /// The payload kind.
     pub kind: &'a str,
-    /// `None` skips check 4 (the version comes from a version column).
+    /// The data version; `None` skips the version check (a version stored inside the payload).
     pub version: Option<&'a str>,
+    /// The fingerprint of the current source.
     pub fingerprint: &'a Fingerprint,
 }
 
 /// Runs checks 0b–7 of d.2 on a whole file image, in order. Check 8 belongs to the payload's reader.
-pub(crate) fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
+pub fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
     let size = image.len() as u64;
     let Some((raw, _)) = RawHeader::ref_from_prefix(image).ok() else {
         return Err(Reason::corrupt(

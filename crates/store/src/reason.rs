@@ -43,7 +43,8 @@ pub struct Reason {
 }
 
 impl Reason {
-    pub(crate) fn new(code: ReasonCode, detail: impl Into<String>) -> Self {
+    /// A reason with no file offset.
+    pub fn new(code: ReasonCode, detail: impl Into<String>) -> Self {
         Reason {
             code,
             detail: detail.into(),
@@ -51,7 +52,8 @@ impl Reason {
         }
     }
 
-    pub(crate) fn at(code: ReasonCode, offset: u64, detail: impl Into<String>) -> Self {
+    /// A reason tied to a byte offset of the file.
+    pub fn at(code: ReasonCode, offset: u64, detail: impl Into<String>) -> Self {
         Reason {
             code,
             detail: detail.into(),
@@ -59,7 +61,8 @@ impl Reason {
         }
     }
 
-    pub(crate) fn corrupt(offset: u64, detail: impl Into<String>) -> Self {
+    /// A `corrupt` reason at a byte offset of the file.
+    pub fn corrupt(offset: u64, detail: impl Into<String>) -> Self {
         Reason::at(ReasonCode::Corrupt, offset, detail)
     }
 }

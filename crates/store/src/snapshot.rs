@@ -48,7 +48,7 @@ impl SnapshotId {
 
     /// An id with the default kind `blob`.
     pub fn blob(dir: impl Into<PathBuf>, name: &str, version: &str) -> Result<Self, Error> {
-        Self::new(dir, name, version, "blob")
+        Self::new(dir, name, version, crate::blob::BLOB_KIND)
     }
 
     /// The directory.
@@ -155,7 +155,8 @@ impl Snapshot {
         Self::from_image_expect(path.into(), image, &expect)
     }
 
-    pub(crate) fn from_image_expect(
+    /// Validates an in-memory file image against `expect` as [`load_path`] would a file.
+    pub fn from_image_expect(
         path: PathBuf,
         image: Vec<u8>,
         expect: &Expect<'_>,
@@ -182,7 +183,7 @@ impl Snapshot {
     }
 
     /// Wraps an image this process has just encoded (no re-validation).
-    pub(crate) fn built(path: PathBuf, image: Vec<u8>) -> Result<Snapshot, Error> {
+    pub fn built(path: PathBuf, image: Vec<u8>) -> Result<Snapshot, Error> {
         let header = Header::decode(&image)
             .ok_or_else(|| Error::InvalidArgument("image shorter than a header".into()))?;
         Ok(Snapshot {
@@ -223,7 +224,9 @@ pub fn load(id: &SnapshotId, fingerprint: &Fingerprint) -> Result<Snapshot, Reas
     load_path(&id.path(), &expect)
 }
 
-pub(crate) fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Reason> {
+/// Opens the file at `path` and runs the load checks against `expect` (docs/store.md, "Load
+/// checks"); the payload's own structure is the caller's to check.
+pub fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Reason> {
     let map = map_file(path)?;
     let header = header::check(&map, expect)?;
     Ok(Snapshot {
@@ -308,14 +311,16 @@ pub fn write(
 }
 
 /// The outcome of persisting a value that is returned regardless.
-pub(crate) enum Persisted {
+pub enum Persisted {
+    /// The file was written.
     Written,
+    /// Writing failed; the value is still usable.
     Failed(Error),
 }
 
 impl Persisted {
     /// `(persisted, persist_error)` as [`crate::Opened`] reports them.
-    pub(crate) fn into_parts(self) -> (bool, Option<Error>) {
+    pub fn into_parts(self) -> (bool, Option<Error>) {
         match self {
             Persisted::Written => (true, None),
             Persisted::Failed(e) => (false, Some(e)),
@@ -323,12 +328,9 @@ impl Persisted {
     }
 }
 
-/// Writes a complete image; IO failures become [`Persisted::Failed`], only an abort is an error.
-pub(crate) fn persist_image(
-    id: &SnapshotId,
-    image: &[u8],
-    hooks: &Hooks<'_>,
-) -> Result<Persisted, Error> {
+/// Writes a complete image for `id`; IO failures become [`Persisted::Failed`], only an abort is
+/// an error.
+pub fn persist_image(id: &SnapshotId, image: &[u8], hooks: &Hooks<'_>) -> Result<Persisted, Error> {
     match write_atomic(id.dir(), id.file_name(), &[image], hooks) {
         Ok(_) => Ok(Persisted::Written),
         Err(Error::Aborted) => Err(Error::Aborted),
