@@ -1,4 +1,5 @@
-//! Why a snapshot on disk was not used (d.2). Reasons are values, never errors.
+//! Why a snapshot on disk was not used (docs/store.md, "Load checks"). Reasons are values, never
+//! errors.
 
 use std::fmt;
 
