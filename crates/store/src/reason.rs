@@ -37,7 +37,7 @@ impl ReasonCode {
 pub struct Reason {
     /// The category.
     pub code: ReasonCode,
-    /// What was found (for `missing`, the errno name first, e.g. `ENOENT: ...`).
+    /// What was found (for `missing`, the operating system's message).
     pub detail: String,
     /// Byte offset in the snapshot file, if the failure is tied to one.
     pub offset: Option<u64>,
