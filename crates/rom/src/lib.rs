@@ -28,5 +28,5 @@ pub use rom::{
     OpenOptions, Patched, RomFile, Sa1Blocks, checksum, cpu_to_offset, decode_title, fix_checksum,
     offset_to_cpu,
 };
-pub use scan::{ScanHit, ScanOptions, ScoreParts, scan_bytes, score};
+pub use scan::{REPLACE_MARGIN, ScanHit, ScanOptions, ScoreParts, scan_bytes, score};
 pub use thumbnail::{ImageFormat, MAX_BOX, Thumbnail, ThumbnailOptions, ThumbnailRequest};

@@ -177,15 +177,21 @@ fn evaluate(
     })
 }
 
+/// How much higher a candidate inside an accepted span must score to replace it. A stream's
+/// own tail (a start a few commands in that resynchronises with the same stream) scores almost
+/// the same, slightly higher when it skips the largest command; the margin keeps the true start.
+pub const REPLACE_MARGIN: f64 = 0.02;
+
 /// Merges candidates in offset order: a candidate outside the current accepted span is
-/// accepted; one starting inside it replaces it when its score is higher.
+/// accepted; one starting inside it replaces it when its score is higher by more than
+/// [`REPLACE_MARGIN`].
 fn merge(candidates: Vec<ScanHit>) -> Vec<ScanHit> {
     let mut out: Vec<ScanHit> = Vec::new();
     let mut current: Option<ScanHit> = None;
     for c in candidates {
         match current {
             Some(cur) if c.offset < cur.offset + cur.consumed as u64 => {
-                if c.score > cur.score {
+                if c.score > cur.score + REPLACE_MARGIN {
                     current = Some(c);
                 }
             }
@@ -290,6 +296,7 @@ mod tests {
             hit(3, 20, 0.9),
             hit(15, 5, 0.85),
             hit(30, 5, 0.8),
+            hit(32, 5, 0.81),
         ]);
         assert_eq!(merged.iter().map(|h| h.offset).collect::<Vec<_>>(), [3, 30]);
         assert!(merge(Vec::new()).is_empty());

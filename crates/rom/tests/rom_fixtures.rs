@@ -358,7 +358,8 @@ fn font_sheet_glyphs_and_index_sheet() {
         "01111110", "11222211", "12211221", "12211221", "14444441", "14411441", "15511551",
         "11111111",
     ];
-    let (tx, ty) = (0x41 % 16 * 8, 0x41 / 16 * 8);
+    let tile = 0x41usize;
+    let (tx, ty) = ((tile % 16) * 8, (tile / 16) * 8);
     for (y, row) in rows.iter().enumerate() {
         let got: String = (0..8)
             .map(|x| char::from(b'0' + sheet.indices[(ty + y) * 128 + tx + x]))
