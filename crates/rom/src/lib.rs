@@ -29,4 +29,4 @@ pub use rom::{
     offset_to_cpu,
 };
 pub use scan::{REPLACE_MARGIN, ScanHit, ScanOptions, ScoreParts, scan_bytes, score};
-pub use thumbnail::{ImageFormat, MAX_BOX, Thumbnail, ThumbnailOptions, ThumbnailRequest};
+pub use thumbnail::{ImageFormat, MAX_BOX, Thumbnail, ThumbnailOptions, ThumbnailRequest, Ticket};

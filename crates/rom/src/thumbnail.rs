@@ -2,16 +2,15 @@
 //! nearest-neighbour scale into a box -> PNG, WebP or RGBA; and the per-ROM priority queue that
 //! orders, coalesces and cancels requests.
 //!
-//! The queue runs on its callers' threads: a caller enqueues its request, then runs the
-//! highest-priority pending job (its own or another caller's) until its own result is ready.
 //! Lower `priority` runs first, FIFO within a priority; identical requests share one job whose
 //! priority is the minimum of its requesters'; a cancelled requester leaves, and a job nobody
-//! waits for is dropped (pending) or abandoned at its next stage (running).
+//! waits for is dropped (pending) or abandoned at its next stage (running). Jobs run on rayon's
+//! pool for submitted requests, and on a blocking caller's own thread while it waits.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 use modforge_core::{Control, Progress, Stage};
@@ -167,18 +166,20 @@ pub(crate) fn image_dimensions(t: &Thumbnail) -> Result<(u32, u32), String> {
 
 type JobKey = (u64, u64);
 
-enum JobState {
-    Pending,
-    Running,
-    Done(Result<Arc<Thumbnail>, Error>),
+/// Receives a job's result.
+type Deliver = Box<dyn FnOnce(Result<Arc<Thumbnail>, Error>) + Send>;
+
+struct Waiter {
+    id: u64,
+    deliver: Deliver,
 }
 
 struct Job {
     request: ThumbnailRequest,
     priority: i32,
     seq: u64,
-    waiters: usize,
-    state: JobState,
+    running: bool,
+    waiters: Vec<Waiter>,
     abandoned: Arc<AtomicBool>,
 }
 
@@ -189,56 +190,45 @@ struct QueueState {
     seq: u64,
 }
 
-/// The per-ROM thumbnail queue.
+/// A request's place in the queue, for withdrawing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ticket {
+    key: JobKey,
+    id: u64,
+}
+
+/// The per-ROM thumbnail queue: pending jobs by (priority, arrival), each with the requesters
+/// waiting for it. Whoever runs jobs (a blocking caller while it waits, or a pool task per
+/// submitted request) always takes the best pending one.
 #[derive(Default)]
 pub(crate) struct ThumbQueue {
     state: Mutex<QueueState>,
-    done: Condvar,
-    served: AtomicU64,
+    renders: AtomicU64,
 }
 
-/// How often a waiting requester re-checks its own cancellation flag.
-const POLL: Duration = Duration::from_millis(5);
+/// How often a blocked requester re-checks its own cancellation flag.
+const POLL: Duration = Duration::from_millis(2);
 
 impl ThumbQueue {
     fn lock(&self) -> MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Pops the highest-priority pending job, skipping heap entries left behind by priority
-    /// changes and dropped jobs.
-    fn pop(state: &mut QueueState) -> Option<(JobKey, ThumbnailRequest, Arc<AtomicBool>)> {
-        while let Some(Reverse((priority, seq, key))) = state.heap.pop() {
-            if let Some(job) = state.jobs.get_mut(&key) {
-                if matches!(job.state, JobState::Pending)
-                    && job.priority == priority
-                    && job.seq == seq
-                {
-                    job.state = JobState::Running;
-                    return Some((key, job.request.clone(), job.abandoned.clone()));
-                }
-            }
-        }
-        None
-    }
-
-    fn request(
-        &self,
-        rom: &RomFile,
-        request: &ThumbnailRequest,
-        control: &Control<'_>,
-    ) -> Result<Arc<Thumbnail>, Error> {
+    /// Adds a requester: joins an identical job (lowering its priority to the minimum) or
+    /// queues a new one.
+    pub(crate) fn enqueue(&self, request: &ThumbnailRequest, deliver: Deliver) -> Ticket {
         let key = (request.offset, request.options.key_hash());
         let priority = request.options.priority;
         let mut state = self.lock();
         state.seq += 1;
         let seq = state.seq;
+        let waiter = Waiter { id: seq, deliver };
         match state.jobs.get_mut(&key) {
             Some(job) => {
-                job.waiters += 1;
+                job.waiters.push(waiter);
                 // A running job abandoned by its earlier requesters is wanted again.
                 job.abandoned.store(false, Ordering::Relaxed);
-                if matches!(job.state, JobState::Pending) && priority < job.priority {
+                if !job.running && priority < job.priority {
                     job.priority = priority;
                     let entry = Reverse((priority, job.seq, key));
                     state.heap.push(entry);
@@ -251,83 +241,102 @@ impl ThumbQueue {
                         request: request.clone(),
                         priority,
                         seq,
-                        waiters: 1,
-                        state: JobState::Pending,
+                        running: false,
+                        waiters: vec![waiter],
                         abandoned: Arc::new(AtomicBool::new(false)),
                     },
                 );
                 state.heap.push(Reverse((priority, seq, key)));
             }
         }
-        loop {
-            if let Some(job) = state.jobs.get_mut(&key) {
-                if let JobState::Done(result) = &job.state {
-                    let out = match result {
-                        Ok(t) => Ok(t.clone()),
-                        Err(e) => Err(e.duplicate()),
-                    };
-                    job.waiters -= 1;
-                    if job.waiters == 0 {
-                        state.jobs.remove(&key);
-                    }
-                    return out;
-                }
-            }
-            if control.is_cancelled() {
-                if let Some(job) = state.jobs.get_mut(&key) {
-                    job.waiters -= 1;
-                    if job.waiters == 0 {
-                        match job.state {
-                            JobState::Pending => {
-                                state.jobs.remove(&key);
-                            }
-                            _ => job.abandoned.store(true, Ordering::Relaxed),
-                        }
-                    }
-                }
-                return Err(Error::Aborted);
-            }
-            if let Some((run_key, run_request, abandoned)) = Self::pop(&mut state) {
-                drop(state);
-                let result = rom.render(&run_request, &abandoned).map(Arc::new);
-                self.served.fetch_add(1, Ordering::Relaxed);
-                state = self.lock();
-                if let Some(job) = state.jobs.get_mut(&run_key) {
-                    if job.waiters == 0 {
-                        state.jobs.remove(&run_key);
-                    } else if matches!(result, Err(Error::Aborted)) {
-                        // Abandoned, then requested again before the stage check: run again.
-                        job.state = JobState::Pending;
-                        job.abandoned = Arc::new(AtomicBool::new(false));
-                        let entry = Reverse((job.priority, job.seq, run_key));
-                        state.heap.push(entry);
-                    } else {
-                        job.state = JobState::Done(result);
-                    }
-                }
-                self.done.notify_all();
-                continue;
-            }
-            state = self
-                .done
-                .wait_timeout(state, POLL)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|e| e.into_inner().0);
-        }
+        Ticket { key, id: seq }
     }
 
-    /// Jobs waiting to run (for tests and diagnostics).
+    /// Removes a requester. A pending job nobody waits for is dropped; a running one is told
+    /// to stop at its next stage. Returns whether the requester was still waiting.
+    pub(crate) fn withdraw(&self, ticket: Ticket) -> bool {
+        let mut state = self.lock();
+        let Some(job) = state.jobs.get_mut(&ticket.key) else {
+            return false;
+        };
+        let before = job.waiters.len();
+        job.waiters.retain(|w| w.id != ticket.id);
+        let removed = job.waiters.len() != before;
+        if job.waiters.is_empty() {
+            if job.running {
+                job.abandoned.store(true, Ordering::Relaxed);
+            } else {
+                state.jobs.remove(&ticket.key);
+            }
+        }
+        removed
+    }
+
+    /// Runs the best pending job, if any, and hands its result to every requester. Returns
+    /// false when nothing was pending.
+    pub(crate) fn run_next(&self, rom: &RomFile) -> bool {
+        let picked = {
+            let mut state = self.lock();
+            let mut picked = None;
+            while let Some(Reverse((priority, seq, key))) = state.heap.pop() {
+                if let Some(job) = state.jobs.get_mut(&key) {
+                    if !job.running && job.priority == priority && job.seq == seq {
+                        job.running = true;
+                        picked = Some((key, job.request.clone(), job.abandoned.clone()));
+                        break;
+                    }
+                }
+            }
+            picked
+        };
+        let Some((key, request, abandoned)) = picked else {
+            return false;
+        };
+        let result = rom.render(&request, &abandoned).map(Arc::new);
+        self.renders.fetch_add(1, Ordering::Relaxed);
+        let waiters = {
+            let mut state = self.lock();
+            let Some(job) = state.jobs.get_mut(&key) else {
+                return true;
+            };
+            if matches!(result, Err(Error::Aborted)) && !job.waiters.is_empty() {
+                // Abandoned, then requested again before the stage check: run it again.
+                job.running = false;
+                job.abandoned = Arc::new(AtomicBool::new(false));
+                let entry = Reverse((job.priority, job.seq, key));
+                state.heap.push(entry);
+                return true;
+            }
+            state
+                .jobs
+                .remove(&key)
+                .map(|j| j.waiters)
+                .unwrap_or_default()
+        };
+        for waiter in waiters {
+            let copy = match &result {
+                Ok(t) => Ok(t.clone()),
+                Err(e) => Err(e.duplicate()),
+            };
+            (waiter.deliver)(copy);
+        }
+        true
+    }
+
+    /// Jobs waiting to run.
     pub(crate) fn pending(&self) -> usize {
-        self.lock()
-            .jobs
-            .values()
-            .filter(|j| matches!(j.state, JobState::Pending))
-            .count()
+        self.lock().jobs.values().filter(|j| !j.running).count()
+    }
+
+    /// Renders run so far (coalesced requests share one).
+    pub(crate) fn renders(&self) -> u64 {
+        self.renders.load(Ordering::Relaxed)
     }
 }
 
 impl RomFile {
-    /// One thumbnail of the HAL block at `offset`, through the queue and both caches.
+    /// One thumbnail of the HAL block at `offset`, through the queue and both caches. The
+    /// calling thread runs queued jobs (best first) while it waits for its own.
     pub fn thumbnail(
         &self,
         offset: u64,
@@ -340,34 +349,123 @@ impl RomFile {
             offset,
             options: options.clone(),
         };
-        self.queue.request(self, &request, control)
+        let (tx, rx) = mpsc::channel();
+        let ticket = self.queue.enqueue(
+            &request,
+            Box::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        );
+        loop {
+            if let Ok(result) = rx.try_recv() {
+                return result;
+            }
+            if control.is_cancelled() {
+                self.queue.withdraw(ticket);
+                return Err(Error::Aborted);
+            }
+            if !self.queue.run_next(self) {
+                match rx.recv_timeout(POLL) {
+                    Ok(result) => return result,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(Error::Internal("thumbnail job dropped".into()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues a thumbnail without blocking: a task on rayon's pool runs the best pending job
+    /// and `deliver` receives this request's result on a pool thread. Withdraw it with
+    /// [`RomFile::withdraw_thumbnail`] (then `deliver` is not called unless it already ran).
+    pub fn submit_thumbnail(
+        self: &Arc<Self>,
+        offset: u64,
+        options: &ThumbnailOptions,
+        deliver: impl FnOnce(Result<Arc<Thumbnail>, Error>) + Send + 'static,
+    ) -> Result<Ticket, Error> {
+        validate(options)?;
+        let request = ThumbnailRequest {
+            offset,
+            options: options.clone(),
+        };
+        let ticket = self.queue.enqueue(&request, Box::new(deliver));
+        let rom = Arc::clone(self);
+        rayon::spawn(move || {
+            rom.queue.run_next(&rom);
+        });
+        Ok(ticket)
+    }
+
+    /// Withdraws a submitted request; returns whether it was still waiting.
+    pub fn withdraw_thumbnail(&self, ticket: Ticket) -> bool {
+        self.queue.withdraw(ticket)
     }
 
     /// Many thumbnails in parallel (rayon), results in request order, each its own success or
-    /// error; cancellation aborts the batch.
+    /// error. Every request is queued first, so the batch runs in priority order; cancellation
+    /// aborts the batch.
     pub fn thumbnails(
         &self,
         requests: &[ThumbnailRequest],
         control: &Control<'_>,
     ) -> Result<Vec<Result<Arc<Thumbnail>, Error>>, Error> {
-        let total = requests.len() as u64;
-        let done = AtomicU64::new(0);
-        let results: Vec<Result<Arc<Thumbnail>, Error>> = requests
-            .par_iter()
-            .map(|r| {
-                let out = self.thumbnail(r.offset, &r.options, control);
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                control.report(Progress::of(Stage::Thumbnail, n, total));
-                out
-            })
-            .collect();
         control.check()?;
-        Ok(results)
+        let total = requests.len() as u64;
+        let done = Arc::new(AtomicU64::new(0));
+        let mut receivers = Vec::with_capacity(requests.len());
+        let mut tickets = Vec::new();
+        for r in requests {
+            let (tx, rx) = mpsc::channel();
+            match validate(&r.options) {
+                Ok(()) => {
+                    let done = done.clone();
+                    tickets.push(self.queue.enqueue(
+                        r,
+                        Box::new(move |result| {
+                            done.fetch_add(1, Ordering::Relaxed);
+                            let _ = tx.send(result);
+                        }),
+                    ));
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+            receivers.push(rx);
+        }
+        let workers = rayon::current_num_threads().max(1);
+        (0..workers).into_par_iter().for_each(|_| {
+            while !control.is_cancelled() && self.queue.run_next(self) {
+                let n = done.load(Ordering::Relaxed);
+                control.report(Progress::of(Stage::Thumbnail, n, total));
+            }
+        });
+        if control.is_cancelled() {
+            for t in tickets {
+                self.queue.withdraw(t);
+            }
+            return Err(Error::Aborted);
+        }
+        control.report(Progress::of(Stage::Thumbnail, total, total));
+        Ok(receivers
+            .into_iter()
+            .map(|rx| {
+                rx.try_recv()
+                    .unwrap_or_else(|_| Err(Error::Internal("thumbnail job dropped".into())))
+            })
+            .collect())
     }
 
     /// Pending jobs in this ROM's thumbnail queue.
     pub fn queued_thumbnails(&self) -> usize {
         self.queue.pending()
+    }
+
+    /// Thumbnail jobs run so far (coalesced requests count once; cache hits count too).
+    pub fn thumbnails_rendered(&self) -> u64 {
+        self.queue.renders()
     }
 
     /// The pipeline of one job: cache lookups, decode, tiles, palette, scale, encode.
@@ -474,4 +572,91 @@ fn validate(options: &ThumbnailOptions) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rom::OpenOptions;
+
+    fn rom() -> RomFile {
+        // Four blocks: an 8-tile fill at 0x100, 0x200, 0x300, 0x400.
+        let mut image = vec![0u8; 0x1000];
+        for (n, at) in [0x100usize, 0x200, 0x300, 0x400].iter().enumerate() {
+            image[*at..*at + 4].copy_from_slice(&[0xE4, 0xFF, n as u8 + 1, 0xFF]);
+        }
+        RomFile::from_bytes("queue", image, &OpenOptions::default()).unwrap()
+    }
+
+    fn request(offset: u64, priority: i32) -> ThumbnailRequest {
+        ThumbnailRequest {
+            offset,
+            options: ThumbnailOptions {
+                priority,
+                format: ImageFormat::Rgba,
+                ..ThumbnailOptions::default()
+            },
+        }
+    }
+
+    #[test]
+    fn jobs_run_by_priority_then_arrival_and_coalesce() {
+        let rom = rom();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let record = |tag: &'static str| -> Deliver {
+            let order = order.clone();
+            Box::new(move |r: Result<Arc<Thumbnail>, Error>| {
+                assert!(r.is_ok());
+                order.lock().unwrap().push(tag);
+            })
+        };
+        rom.queue.enqueue(&request(0x100, 5), record("a"));
+        rom.queue.enqueue(&request(0x200, 1), record("b"));
+        rom.queue.enqueue(&request(0x300, 1), record("c"));
+        // Same image as "a" (priority is not part of the key): joins it and lowers it to 0.
+        rom.queue.enqueue(&request(0x100, 0), record("a2"));
+        assert_eq!(rom.queued_thumbnails(), 3);
+        while rom.queue.run_next(&rom) {}
+        assert_eq!(*order.lock().unwrap(), ["a", "a2", "b", "c"]);
+        assert_eq!(rom.thumbnails_rendered(), 3);
+    }
+
+    #[test]
+    fn withdrawn_requests_drop_their_job() {
+        let rom = rom();
+        let ran = Arc::new(AtomicU64::new(0));
+        let count = || -> Deliver {
+            let ran = ran.clone();
+            Box::new(move |_| {
+                ran.fetch_add(1, Ordering::Relaxed);
+            })
+        };
+        let t1 = rom.queue.enqueue(&request(0x100, 0), count());
+        let t2 = rom.queue.enqueue(&request(0x200, 0), count());
+        let t3 = rom.queue.enqueue(&request(0x200, 0), count());
+        assert!(rom.queue.withdraw(t1));
+        assert!(!rom.queue.withdraw(t1), "already gone");
+        assert!(rom.queue.withdraw(t2));
+        assert_eq!(rom.queued_thumbnails(), 1, "0x200 still has a requester");
+        while rom.queue.run_next(&rom) {}
+        assert_eq!(ran.load(Ordering::Relaxed), 1);
+        assert_eq!(rom.thumbnails_rendered(), 1);
+        assert!(!rom.queue.withdraw(t3));
+    }
+
+    #[test]
+    fn a_cancelled_blocking_request_returns_aborted() {
+        let rom = rom();
+        let cancel = modforge_core::Cancel::new();
+        cancel.cancel();
+        let err = rom
+            .thumbnail(
+                0x100,
+                &ThumbnailOptions::default(),
+                &Control::cancel(&cancel),
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Aborted));
+        assert_eq!(rom.queued_thumbnails(), 0);
+    }
 }
