@@ -440,3 +440,47 @@ fn cgram_colours_and_the_rendered_sheet() {
         rgba
     );
 }
+
+#[test]
+fn scanner_score_calibration_on_the_font_sheet() {
+    let font = fixture("GFX_Font_4BPP_Gradation.bin");
+    // inhal's streams of the font each hold one 1,024-byte fill (E7 FF 00): maxShare 0.25.
+    let p = modforge_rom::score(&font, 1024);
+    assert_eq!(p.coherence, 3218.0 / 5264.0);
+    assert_eq!(p.unique, 95.0 / 128.0);
+    assert_eq!(p.empty, 34.0 / 128.0);
+    assert_eq!(p.max_share, 0.25);
+    assert!((p.score - 0.9625).abs() < 1e-12, "{}", p.score);
+    // Our greedy stream of the font is found by the scanner with its own largest command.
+    let stream = modforge_rom::hal::encode(&font, modforge_rom::hal::Mode::Greedy).unwrap();
+    let mut image = vec![0xFFu8; 0x8000];
+    image[0x1234..0x1234 + stream.len()].copy_from_slice(&stream);
+    let hits = modforge_rom::scan_bytes(&image, &Default::default(), &Control::default()).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        (hits[0].offset, hits[0].consumed, hits[0].size),
+        (0x1234, stream.len(), 4096)
+    );
+    assert!(hits[0].score > 0.95);
+}
+
+/// Opt-in: a commercial ROM named by `MODFORGE_TEST_ROM` (never committed). Kirby Super Star
+/// (USA), headerless, is matched by its SHA-256 and checked as SA-1 with its GFX pointer table.
+#[test]
+fn commercial_rom_when_provided() {
+    let Some(path) = std::env::var_os("MODFORGE_TEST_ROM") else {
+        return;
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    let rom = RomFile::open(std::path::Path::new(&path), &OpenOptions::default()).unwrap();
+    assert!(rom.header().is_some());
+    if sha256(&bytes) == "4e095fbbdec4a16b075d7140385ff68b259870ca9e3357f076dfff7f3d1c4a62" {
+        let h = rom.header().unwrap();
+        assert_eq!(
+            (h.offset, h.mapping, h.map_mode),
+            (0x7FC0, Mapping::Sa1, 0x23)
+        );
+        assert_eq!(rom.cpu_to_offset(0xFF_0002).unwrap(), Some(0x3F_0002));
+        assert!(h.checksum_valid);
+    }
+}

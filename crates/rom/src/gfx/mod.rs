@@ -1,4 +1,4 @@
-//! SNES graphics (docs/rom.md, "Tiles" and "Colour"): planar and linear tile formats to an
+//! SNES graphics (docs/rom.md, "Tiles" and "Colour and CGRAM"): planar and linear tile formats to an
 //! index sheet and back, BGR555 colours and palettes.
 
 mod color;
