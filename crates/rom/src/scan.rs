@@ -10,7 +10,7 @@ use modforge_core::{Control, Progress, Stage};
 use rayon::prelude::*;
 
 use crate::error::Error;
-use crate::hal::{MAX_OUTPUT, Stats, Walk, walk};
+use crate::hal::{MAX_OUTPUT, Stats, Walk, Window, walk};
 use crate::rom::RomFile;
 
 /// Options of a scan. `ScanOptions::default()`: the whole ROM, step 1, strict decoding, at least
@@ -141,13 +141,8 @@ pub fn score(data: &[u8], largest: usize) -> ScoreParts {
     }
 }
 
-/// Evaluates the candidate at `offset`; `buf` is a reusable output buffer.
-fn evaluate(
-    rom: &[u8],
-    offset: usize,
-    options: &ScanOptions,
-    buf: &mut Vec<u8>,
-) -> Option<ScanHit> {
+/// Evaluates the candidate at `offset`; `buf` is a reusable output window.
+fn evaluate(rom: &[u8], offset: usize, options: &ScanOptions, buf: &mut Window) -> Option<ScanHit> {
     let window = rom.get(offset..offset.saturating_add(MAX_OUTPUT).min(rom.len()))?;
     let first = *window.first()?;
     if first == 0xFF || window.get(..4).is_some_and(|w| w == [0, 0, 0, 0]) {
@@ -168,7 +163,7 @@ fn evaluate(
     {
         return None;
     }
-    let parts = score(buf, stats.largest);
+    let parts = score(buf.output(), stats.largest);
     (parts.score >= options.min_score).then_some(ScanHit {
         offset: offset as u64,
         size,
@@ -231,7 +226,7 @@ pub fn scan_bytes(
     let work = || {
         (0..chunks)
             .into_par_iter()
-            .map_init(Vec::new, |buf, c| {
+            .map_init(Window::new, |buf, c| {
                 control.check()?;
                 let first = c * chunk;
                 let last = ((c + 1) * chunk).min(count);

@@ -90,103 +90,133 @@ impl Sink for Count {
     }
 }
 
-impl Sink for Vec<u8> {
-    fn len(&self) -> usize {
-        Vec::len(self)
-    }
+/// A 64 KiB output window reused across decodes (never zeroed again after creation). Bytes at
+/// or past `len` are stale: every read of unwritten output goes through `at`, which answers 0.
+pub(crate) struct Window {
+    buf: Box<[u8]>,
+    len: usize,
+}
 
-    fn raw(&mut self, src: &[u8]) {
-        self.extend_from_slice(src);
-    }
-
-    fn fill(&mut self, v: u8, len: usize) {
-        let end = Vec::len(self) + len;
-        self.resize(end, v);
-    }
-
-    fn word(&mut self, a: u8, b: u8, len: usize) {
-        let start = Vec::len(self);
-        self.push(a);
-        self.push(b);
-        repeat_period(self, start, 2 * len - 2);
-    }
-
-    fn sequence(&mut self, v: u8, len: usize) {
-        self.extend((0..len).map(|k| v.wrapping_add(k as u8)));
-    }
-
-    fn forward(&mut self, off: usize, len: usize, rev: bool) {
-        let o = Vec::len(self);
-        if off >= o {
-            // Only in compatible mode: every byte read is unwritten, so it reads 0 (and
-            // bit-reversed 0 is 0), whatever a previous use of the buffer left there.
-            self.resize(o + len, 0);
-            return;
+impl Window {
+    /// A zeroed window.
+    pub(crate) fn new() -> Window {
+        Window {
+            buf: vec![0u8; MAX_OUTPUT].into_boxed_slice(),
+            len: 0,
         }
-        if off + len <= o {
-            self.extend_from_within(off..off + len);
-        } else if rev {
-            // Overlapping bit-reversed copy: bytes read from this command's own output were
-            // already reversed once, so it runs byte by byte.
-            for k in 0..len {
-                let b = self.get(off + k).copied().unwrap_or(0);
-                self.push(BIT_REVERSED[usize::from(b)]);
-            }
-            return;
+    }
+
+    /// Forgets the output (the bytes stay, unread).
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The output so far.
+    pub(crate) fn output(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// The byte at `p` if written, else 0.
+    fn at(&self, p: usize) -> u8 {
+        if p < self.len {
+            self.buf.get(p).copied().unwrap_or(0)
         } else {
-            // Overlap: the copy reads its own output (byte by byte semantics), which repeats
-            // the `o - off` bytes before `o`.
-            self.extend_from_within(off..o);
-            repeat_period(self, off, len - (o - off));
-        }
-        if rev {
-            if let Some(tail) = self.get_mut(o..) {
-                for b in tail {
-                    *b = BIT_REVERSED[usize::from(*b)];
-                }
-            }
+            0
         }
     }
 
-    fn backward(&mut self, off: usize, len: usize) {
-        let o = Vec::len(self);
-        // The walker guarantees `off + 1 >= len`.
-        let lowest = off + 1 - len;
-        if off < o {
-            self.extend_from_within(lowest..off + 1);
-            if let Some(tail) = self.get_mut(o..) {
-                tail.reverse();
-            }
-            return;
+    /// The `n` bytes after the output, to be written (the walker checked `len + n <= 65536`).
+    fn next(&mut self, n: usize) -> &mut [u8] {
+        let start = self.len;
+        self.len += n;
+        self.buf.get_mut(start..start + n).unwrap_or_default()
+    }
+
+    /// Copies `n` bytes from `from` to the end, where `from + n <= len` (no overlap).
+    fn copy_down(&mut self, from: usize, n: usize) {
+        let to = self.len;
+        if from + n <= to && to + n <= self.buf.len() {
+            self.buf.copy_within(from..from + n, to);
         }
-        // Compatible mode with `off >= o`: byte k reads position `off - k`, which is written
-        // only once it has fallen below the write position `o + k`; unwritten bytes read 0.
-        for k in 0..len {
-            let at = off - k;
-            let value = if at < Vec::len(self) {
-                self.get(at).copied().unwrap_or(0)
-            } else {
-                0
-            };
-            self.push(value);
+        self.len += n;
+    }
+
+    /// Appends `extra` bytes continuing the periodic sequence that starts at `from` with period
+    /// `len - from`; doubling copies keep this O(log) calls for short periods.
+    fn repeat_period(&mut self, from: usize, extra: usize) {
+        let period = self.len - from;
+        let mut done = 0;
+        while period > 0 && done < extra {
+            let src = from + done % period;
+            let n = (extra - done).min(self.len - src);
+            self.copy_down(src, n);
+            done += n;
         }
     }
 }
 
-/// Appends `extra` bytes continuing the periodic sequence that starts at `from` with period
-/// `len() - from` (each appended byte equals the byte one period before it). Doubling copies
-/// keep this O(log) calls for short periods.
-fn repeat_period(out: &mut Vec<u8>, from: usize, extra: usize) {
-    let period = out.len() - from;
-    if period == 0 {
-        return;
+impl Sink for Window {
+    fn len(&self) -> usize {
+        self.len
     }
-    let mut done = 0;
-    while done < extra {
-        let src = from + done % period;
-        let n = (extra - done).min(out.len() - src);
-        out.extend_from_within(src..src + n);
-        done += n;
+
+    fn raw(&mut self, src: &[u8]) {
+        let dst = self.next(src.len());
+        if dst.len() == src.len() {
+            dst.copy_from_slice(src);
+        }
+    }
+
+    fn fill(&mut self, v: u8, len: usize) {
+        self.next(len).fill(v);
+    }
+
+    fn word(&mut self, a: u8, b: u8, len: usize) {
+        let start = self.len;
+        self.next(2).copy_from_slice(&[a, b][..]);
+        self.repeat_period(start, 2 * len - 2);
+    }
+
+    fn sequence(&mut self, v: u8, len: usize) {
+        for (k, slot) in self.next(len).iter_mut().enumerate() {
+            *slot = v.wrapping_add(k as u8);
+        }
+    }
+
+    fn forward(&mut self, off: usize, len: usize, rev: bool) {
+        let o = self.len;
+        if off >= o {
+            // Only in compatible mode: every byte read is unwritten, so it reads 0 (and
+            // bit-reversed 0 is 0), whatever a previous decode left in the window.
+            self.next(len).fill(0);
+            return;
+        }
+        if rev {
+            // Byte by byte: with overlap, bytes read from this command's own output were
+            // already reversed once.
+            for k in 0..len {
+                let b = self.at(off + k);
+                self.next(1).fill(BIT_REVERSED[usize::from(b)]);
+            }
+            return;
+        }
+        if off + len <= o {
+            self.copy_down(off, len);
+        } else {
+            // Overlap: the copy reads its own output, which repeats the `o - off` bytes before `o`.
+            self.copy_down(off, o - off);
+            self.repeat_period(off, len - (o - off));
+        }
+    }
+
+    fn backward(&mut self, off: usize, len: usize) {
+        let o = self.len;
+        // The walker guarantees `off + 1 >= len`; byte k reads `off - k`, which is written once
+        // it has fallen below the write position `o + k` (always, when `off < o`).
+        for k in 0..len {
+            let b = if off - k < o + k { self.at(off - k) } else { 0 };
+            self.next(1).fill(b);
+        }
     }
 }
 
@@ -296,13 +326,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn repeat_period_extends_patterns() {
-        let mut v = vec![9, 1, 2, 3];
-        repeat_period(&mut v, 1, 7);
-        assert_eq!(v, [9, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1]);
-        let mut one = vec![5];
-        repeat_period(&mut one, 0, 100);
-        assert_eq!(one, vec![5; 101]);
+    fn window_repeats_patterns_and_reads_unwritten_as_zero() {
+        let mut w = Window::new();
+        w.raw(&[9, 1, 2, 3]);
+        w.repeat_period(1, 7);
+        assert_eq!(w.output(), [9, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1]);
+        w.clear();
+        w.raw(&[5]);
+        w.repeat_period(0, 100);
+        assert_eq!(w.output(), vec![5; 101]);
+        assert_eq!(w.at(101), 0, "stale bytes past the output read 0");
+        w.clear();
+        assert_eq!(w.at(0), 0);
     }
 
     #[test]

@@ -8,7 +8,9 @@ mod encode;
 pub use decode::MAX_OUTPUT;
 pub use encode::{Mode, encode, encode_with};
 
-pub(crate) use decode::{Count, Stats, Walk, walk};
+pub(crate) use decode::{Count, Stats, Walk, Window, walk};
+
+use std::cell::RefCell;
 
 use crate::error::{Error, HalError};
 
@@ -35,22 +37,30 @@ pub fn decode(src: &[u8], strict: bool) -> Result<Decoded, Error> {
 
 /// [`decode`] with the context-free error (for callers that add their own file and offset).
 pub fn decode_raw(src: &[u8], strict: bool) -> Result<Decoded, HalError> {
-    // Grown, never pre-zeroed; capacity for the whole window costs no page faults until used
-    // and avoids reallocation in the hot loop.
-    let mut data = Vec::with_capacity(MAX_OUTPUT.min(src.len().saturating_mul(64).max(64)));
+    thread_local! {
+        // One 64 KiB window per thread, zeroed once; each decode copies out exactly its output.
+        static WINDOW: RefCell<Option<Window>> = const { RefCell::new(None) };
+    }
     let params = Walk {
         strict,
         excess_limit: usize::MAX,
     };
-    let stats = walk(src, params, &mut data)?;
-    if data.capacity() > data.len() + data.len() / 4 + 64 {
-        data.shrink_to_fit();
-    }
-    Ok(Decoded {
-        data,
-        consumed: stats.consumed,
-        command_counts: stats.counts,
-    })
+    let run = |window: &mut Window| {
+        window.clear();
+        let stats = walk(src, params, window)?;
+        Ok(Decoded {
+            data: window.output().to_vec(),
+            consumed: stats.consumed,
+            command_counts: stats.counts,
+        })
+    };
+    WINDOW
+        .try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut slot) => run(slot.get_or_insert_with(Window::new)),
+            // Re-entered on this thread (not done by this crate): use a window of its own.
+            Err(_) => run(&mut Window::new()),
+        })
+        .unwrap_or_else(|_| run(&mut Window::new()))
 }
 
 /// The length of the stream at the start of `src` (including `FF`) without producing output;
