@@ -141,13 +141,18 @@ pub struct ThumbnailRequest {
     pub options: ThumbnailOptions,
 }
 
-/// Width and height of an encoded thumbnail, by decoding it.
+/// Width and height of an encoded thumbnail, by decoding it (images larger than [`MAX_BOX`] are
+/// refused before any pixel buffer is allocated).
 pub(crate) fn image_dimensions(t: &Thumbnail) -> Result<(u32, u32), String> {
     match t.format {
         ImageFormat::Rgba => Ok((t.width, t.height)),
         ImageFormat::Png => {
             let decoder = png::Decoder::new(std::io::Cursor::new(&t.image));
             let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
+            let (w, h) = (reader.info().width, reader.info().height);
+            if w > MAX_BOX || h > MAX_BOX {
+                return Err(format!("PNG of {w}x{h} is larger than any thumbnail"));
+            }
             let mut buf = vec![0; reader.output_buffer_size().ok_or("PNG too large")?];
             let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
             Ok((info.width, info.height))
@@ -156,6 +161,9 @@ pub(crate) fn image_dimensions(t: &Thumbnail) -> Result<(u32, u32), String> {
             let mut decoder = image_webp::WebPDecoder::new(std::io::Cursor::new(&t.image))
                 .map_err(|e| e.to_string())?;
             let (w, h) = decoder.dimensions();
+            if w > MAX_BOX || h > MAX_BOX {
+                return Err(format!("WebP of {w}x{h} is larger than any thumbnail"));
+            }
             let size = decoder.output_buffer_size().ok_or("WebP too large")?;
             let mut buf = vec![0; size];
             decoder.read_image(&mut buf).map_err(|e| e.to_string())?;

@@ -231,6 +231,26 @@ fn disk_cache_serves_verified_entries_only() {
     let json = modforge_rom::examine_payload(&payload, true, &Control::default()).unwrap();
     assert_eq!(json["entry"], "thumb");
     assert_eq!(json["width"], 128);
+    // The payload check on hostile payloads: every flip is caught by the deep check, every
+    // truncation by the structural one; nothing panics.
+    for i in 0..payload.len() {
+        let mut bad = payload.clone();
+        bad[i] ^= 0x20;
+        assert!(
+            modforge_rom::examine_payload(&bad, true, &Control::default()).is_err(),
+            "flip {i}"
+        );
+        let _ = modforge_rom::examine_payload(&bad, false, &Control::default());
+        assert!(modforge_rom::examine_payload(&payload[..i], false, &Control::default()).is_err());
+    }
+    // A structurally valid payload whose PNG claims 60,000 x 60,000 pixels is refused before
+    // any pixel buffer is allocated.
+    let huge = huge_png_payload(&payload);
+    let err = modforge_rom::examine_payload(&huge, true, &Control::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("larger than any thumbnail"),
+        "{err}"
+    );
 
     // A new session is served from disk.
     let again = RomFile::from_bytes("font", font_rom_image(), &options).unwrap();
@@ -323,4 +343,41 @@ fn an_unwritable_cache_degrades_to_memory() {
     rom.thumbnail(FONT_AT, &ThumbnailOptions::default(), &Control::default())
         .unwrap();
     assert!(rom.cache_stats().l1.hits >= 1);
+}
+
+/// CRC-32 (ISO-HDLC), as PNG chunks use.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// `payload` (a thumbnail entry) with its PNG's IHDR claiming 60,000 x 60,000 pixels and the
+/// payload hash recomputed, following the documented layout (docs/rom.md, "Cache payload").
+fn huge_png_payload(payload: &[u8]) -> Vec<u8> {
+    let fields = 24 + 16;
+    let data_at = fields + 4 + 8;
+    let mut png = payload[data_at..].to_vec();
+    // IHDR data starts at 16 (8 signature + 4 length + 4 type); width and height are BE u32.
+    png[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let mut out = payload[..fields].to_vec();
+    out.extend_from_slice(&(png.len() as u32).to_le_bytes());
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&out);
+    h.update(&png);
+    out.extend_from_slice(&h.digest().to_le_bytes());
+    out.extend_from_slice(&png);
+    out
 }
