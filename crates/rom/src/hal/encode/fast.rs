@@ -1,10 +1,13 @@
-//! The fast parser: byte and word fills plus forward references found through a one-entry hash
-//! table of 4-byte prefixes (docs/rom.md, "Encoder"). One pass, no tables.
+//! The fast parser: byte and word fills plus forward references found through a hash table of
+//! 4-byte prefixes holding the last 4 positions of each bucket (docs/rom.md, "Encoder"). One
+//! pass, no tables.
 
 use super::emit::Literals;
 use super::{Kind, MAX_LEN, Op};
 
-const HASH_BITS: u32 = 14;
+const HASH_BITS: u32 = 13;
+/// Positions remembered per bucket.
+const WAYS: usize = 4;
 
 fn hash(bytes: &[u8]) -> usize {
     let mut word = [0u8; 4];
@@ -30,7 +33,7 @@ fn common(input: &[u8], a: usize, b: usize, limit: usize) -> usize {
 /// Parses `input` in one pass.
 pub(super) fn parse(input: &[u8]) -> Vec<Op> {
     let n = input.len();
-    let mut table = vec![u32::MAX; 1 << HASH_BITS];
+    let mut table = vec![[u32::MAX; WAYS]; 1 << HASH_BITS];
     let mut ops = Vec::new();
     let mut literals = Literals::default();
     let mut pos = 0;
@@ -39,11 +42,12 @@ pub(super) fn parse(input: &[u8]) -> Vec<Op> {
         let rest = n - pos;
         // Insert every position up to here (the last 3 bytes have no full prefix).
         while indexed < pos && indexed + 4 <= n {
-            if let (Some(slot), Some(key)) = (
+            if let (Some(bucket), Some(key)) = (
                 table.get_mut(hash(input.get(indexed..).unwrap_or_default())),
                 u32::try_from(indexed).ok(),
             ) {
-                *slot = key;
+                bucket.rotate_right(1);
+                bucket[0] = key;
             }
             indexed += 1;
         }
@@ -65,14 +69,18 @@ pub(super) fn parse(input: &[u8]) -> Vec<Op> {
             let pairs = 1 + common(input, pos, pos + 2, (rest - 2).min(2 * MAX_LEN - 2)) / 2;
             consider(Kind::Word, pairs * 2, 0);
             let slot = hash(input.get(pos..).unwrap_or_default());
-            if let Some(&candidate) = table.get(slot) {
+            let mut found = (0usize, 0usize);
+            for &candidate in table.get(slot).into_iter().flatten() {
                 let candidate = candidate as usize;
                 if candidate < pos {
                     let len = common(input, candidate, pos, rest.min(MAX_LEN));
-                    if len >= 4 {
-                        consider(Kind::Forward, len, candidate as u16);
+                    if len > found.0 {
+                        found = (len, candidate);
                     }
                 }
+            }
+            if found.0 >= 4 {
+                consider(Kind::Forward, found.0, found.1 as u16);
             }
         }
         match best.filter(|b| b.3 >= 1) {
