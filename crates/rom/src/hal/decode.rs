@@ -192,12 +192,24 @@ impl Sink for Window {
             return;
         }
         if rev {
-            // Byte by byte: with overlap, bytes read from this command's own output were
-            // already reversed once.
+            // Byte k reads `off + k`: below `o` it is earlier output, at or past `o` it is this
+            // command's own output (already reversed once), so it runs byte by byte.
+            let (head, tail) = self.buf.split_at_mut(o);
+            let Some(tail) = tail.get_mut(..len) else {
+                return;
+            };
             for k in 0..len {
-                let b = self.at(off + k);
-                self.next(1).fill(BIT_REVERSED[usize::from(b)]);
+                let src = off + k;
+                let b = if src < o {
+                    head.get(src).copied()
+                } else {
+                    tail.get(src - o).copied()
+                };
+                if let Some(slot) = tail.get_mut(k) {
+                    *slot = BIT_REVERSED[usize::from(b.unwrap_or(0))];
+                }
             }
+            self.len += len;
             return;
         }
         if off + len <= o {
@@ -211,8 +223,20 @@ impl Sink for Window {
 
     fn backward(&mut self, off: usize, len: usize) {
         let o = self.len;
-        // The walker guarantees `off + 1 >= len`; byte k reads `off - k`, which is written once
-        // it has fallen below the write position `o + k` (always, when `off < o`).
+        // The walker guarantees `off + 1 >= len`.
+        if off < o {
+            // Every byte read (`off - k`) is earlier output: a reversed copy of a finished range.
+            let (head, tail) = self.buf.split_at_mut(o);
+            if let (Some(src), Some(dst)) = (head.get(off + 1 - len..=off), tail.get_mut(..len)) {
+                for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
+                    *d = *s;
+                }
+            }
+            self.len += len;
+            return;
+        }
+        // Compatible mode with `off >= o`: byte k reads `off - k`, written only once it has
+        // fallen below the write position `o + k`; unwritten bytes read 0.
         for k in 0..len {
             let b = if off - k < o + k { self.at(off - k) } else { 0 };
             self.next(1).fill(b);
