@@ -4,14 +4,15 @@ import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { profileSync } from '../index'
-import { sizeFlag, UsageError } from '../cli/args'
+import { profileSync } from 'modforge'
+
+import { parseSize } from '../cli/framework'
 import { formatBytes, formatCount } from '../cli/format'
 import { ROOT, du, onLinux, removeTree, tempDir } from './helpers'
 
 /** Runs `modforge <args>` and returns exit code and output. */
 function modforge(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(ROOT, 'cli/main.js'), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 })
+  const result = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8', maxBuffer: 1 << 26 })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
@@ -39,7 +40,7 @@ describe('the modforge command', () => {
     expect(unknown.stderr).toContain("unknown command 'frobnicate'")
     const badFlag = modforge('profile', '--threads', 'many')
     expect(badFlag.code).toBe(2)
-    expect(badFlag.stderr).toContain('--threads expects a non-negative integer')
+    expect(badFlag.stderr).toContain("--threads expects an integer from 0 to 512, got 'many'")
     const badGlob = modforge('profile', ROOT, '--exclude', '[')
     expect(badGlob.code).toBe(2)
     expect(badGlob.stderr).toMatch(/ERR_MODFORGE_INVALID_ARG/)
@@ -121,13 +122,13 @@ describe('the modforge command', () => {
 
 describe('CLI helpers', () => {
   it('reads sizes as du does', () => {
-    expect(sizeFlag('p', '--min-size', '4096')).toBe(4096)
-    expect(sizeFlag('p', '--min-size', '10K')).toBe(10240)
-    expect(sizeFlag('p', '--min-size', '10KB')).toBe(10000)
-    expect(sizeFlag('p', '--min-size', '1.5M')).toBe(1572864)
-    expect(sizeFlag('p', '--min-size', '2GB')).toBe(2e9)
-    expect(sizeFlag('p', '--min-size', '1GiB')).toBe(1073741824)
-    expect(() => sizeFlag('p', '--min-size', 'lots')).toThrow(UsageError)
+    expect(parseSize('4096')).toBe(4096)
+    expect(parseSize('10K')).toBe(10240)
+    expect(parseSize('10KB')).toBe(10000)
+    expect(parseSize('1.5M')).toBe(1572864)
+    expect(parseSize('2GB')).toBe(2e9)
+    expect(parseSize('1GiB')).toBe(1073741824)
+    expect(parseSize('lots')).toBeUndefined()
   })
 
   it('formats sizes in IEC units and counts with separators', () => {

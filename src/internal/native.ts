@@ -1,0 +1,149 @@
+/**
+ * The native addon: loaded once through the loader `napi build` generates (`dist/binding.js`),
+ * with three adjustments.
+ *
+ * - When no binary loads, the error says which platform package it looked for and on what
+ *   platform (`ERR_MODFORGE_LOAD`), instead of the loader's last fallback (a WebAssembly package
+ *   modforge does not publish).
+ * - Values napi-rs cannot convert to the Rust parameter types are refused by generated code with
+ *   napi-rs status codes (`NumberExpected`, ...). The public functions check their arguments before
+ *   calling in, so this only catches what those checks let through; such an error still gets the
+ *   stable `ERR_MODFORGE_INVALID_ARG` code.
+ * - A function of {@link Expected} missing from the addon (a binary older than this package)
+ *   throws `ERR_MODFORGE_LOAD` naming it when called.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import type * as binding from '../../binding'
+import { ErrorCode } from '../errors'
+import { currentPlatform, suffixOfTarget } from './platform'
+import { modforgeError } from './raise'
+
+/**
+ * Functions this package calls that the binding crate adds in the same release as this layer:
+ * their signatures, as the TypeScript side calls them.
+ */
+export interface Expected {
+  /** `inspectSnapshot` on the calling thread. */
+  inspectSnapshotSync(path: string): binding.SnapshotInspection
+  /** `verifySnapshots` on the calling thread. */
+  verifySnapshotsSync(path: string): binding.SnapshotInspection[]
+  /** `cleanStoreSync` off the main thread. */
+  cleanStore(dir: string, cancel?: binding.CancelFlag | null): Promise<binding.Removed>
+  /** `verifySnapshots` with a cancel flag polled between files and between tables. */
+  verifySnapshots(path: string, cancel?: binding.CancelFlag | null): Promise<binding.SnapshotInspection[]>
+  /** `generateTree` with cancellation and progress (`generate` stage, `done`/`total` in entries). */
+  generateTree(
+    dir: string,
+    options?: binding.TreeOptions | null,
+    cancel?: binding.CancelFlag | null,
+    onProgress?: ((event: binding.ProgressEvent) => void) | null,
+  ): Promise<binding.TreeSummary>
+  /** `generateDataset` with cancellation and progress (`generate` stage, `done`/`total` in rows). */
+  generateDataset(
+    dir: string,
+    options?: binding.DatasetGeneratorOptions | null,
+    cancel?: binding.CancelFlag | null,
+    onProgress?: ((event: binding.ProgressEvent) => void) | null,
+  ): Promise<binding.GeneratedDataset>
+}
+
+/** The native binding with the functions of {@link Expected}. */
+export type Native = Omit<typeof binding, keyof Expected> & Expected
+
+/** napi-rs status codes that mean "this argument has the wrong type or shape". */
+const CONVERSION_STATUSES = new Set([
+  'InvalidArg',
+  'ObjectExpected',
+  'StringExpected',
+  'NameExpected',
+  'FunctionExpected',
+  'NumberExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+  'BigintExpected',
+  'DateExpected',
+  'ArrayBufferExpected',
+])
+
+function asArgumentError(error: unknown): unknown {
+  if (error instanceof Error && CONVERSION_STATUSES.has((error as { code?: string }).code ?? '')) {
+    Object.assign(error, { code: ErrorCode.InvalidArg })
+  }
+  return error
+}
+
+function rethrowing<F extends (...args: never[]) => unknown>(fn: F): F {
+  return function (this: unknown, ...args: Parameters<F>) {
+    try {
+      const result = fn.apply(this, args)
+      return result instanceof Promise ? result.catch((error) => Promise.reject(asArgumentError(error))) : result
+    } catch (error) {
+      throw asArgumentError(error)
+    }
+  } as F
+}
+
+/** Wraps the methods of a native class's prototype in place. */
+function wrapPrototype(target: { prototype: object }): void {
+  for (const name of Object.getOwnPropertyNames(target.prototype)) {
+    const descriptor = Object.getOwnPropertyDescriptor(target.prototype, name)
+    if (name !== 'constructor' && typeof descriptor?.value === 'function') {
+      Object.defineProperty(target.prototype, name, { ...descriptor, value: rethrowing(descriptor.value) })
+    }
+  }
+}
+
+/** The package's `package.json` (three levels up from `dist/src/internal/`). */
+function manifest(): { name: string; version: string; napi?: { targets?: string[] } } {
+  return JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8'))
+}
+
+/** The `ERR_MODFORGE_LOAD` of a binary that did not load, naming the package it needs. */
+export function loadError(cause: unknown): Error {
+  const here = currentPlatform()
+  const { name, version, napi } = manifest()
+  const wanted = `${name}-${here.suffix}`
+  const supported = (napi?.targets ?? []).map(suffixOfTarget)
+  const machine = `${here.platform} ${here.arch}${here.libc ? ` (${here.libc})` : ''}`
+  const advice = supported.includes(here.suffix)
+    ? `install it next to ${name} (npm installs it as an optional dependency; it is missing when ` +
+      `optional dependencies were omitted or the lockfile was made on another platform), or build ` +
+      `from source with \`npm run build\``
+    : `${name} ${version} publishes no binary for this platform (prebuilt: ${supported.join(', ')}); ` +
+      `build from source with \`npm run build\``
+  return modforgeError(ErrorCode.Load, `the native addon of ${name} did not load: it needs the package ${wanted} (or dist/${name}.${here.suffix}.node) for ${machine}; ${advice}`, cause)
+}
+
+function load(): Native {
+  let loaded: typeof binding
+  try {
+    loaded = require('../../binding')
+  } catch (error) {
+    // The loader's own message blames npm and its error chain ends with the WebAssembly fallback;
+    // the first attempts (local file, platform package) are what matters, kept as `cause`.
+    throw loadError((error as { cause?: unknown }).cause ?? error)
+  }
+  const wrapped: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(loaded)) {
+    if (typeof value === 'function' && /^[A-Z]/.test(name)) {
+      wrapPrototype(value as { prototype: object })
+      wrapped[name] = value
+    } else {
+      wrapped[name] = typeof value === 'function' ? rethrowing(value as (...args: never[]) => unknown) : value
+    }
+  }
+  const expected: (keyof Expected)[] = ['inspectSnapshotSync', 'verifySnapshotsSync', 'cleanStore', 'verifySnapshots', 'generateTree', 'generateDataset']
+  for (const name of expected) {
+    if (typeof wrapped[name] !== 'function') {
+      wrapped[name] = () => {
+        throw modforgeError(ErrorCode.Load, `the native addon has no function ${name}: it is older than this version of ${manifest().name}; reinstall the package, or rebuild it with \`npm run build\``)
+      }
+    }
+  }
+  return wrapped as unknown as Native
+}
+
+/** The native binding (see `dist/binding.d.ts` for every function and type). */
+export const native: Native = load()
