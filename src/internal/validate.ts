@@ -102,7 +102,7 @@ export function func<F extends (...args: never[]) => unknown>(): Check<F> {
 
 /** An `AbortSignal` (a Proxy of one is refused: its listeners could not be registered safely). */
 export const signal: Check<AbortSignal> = (value, label) =>
-  value instanceof AbortSignal && !types.isProxy(value) ? value : expected(label, 'an AbortSignal', value)
+  !types.isProxy(value) && value instanceof AbortSignal ? value : expected(label, 'an AbortSignal', value)
 
 /** A `Uint8Array` (a `Buffer` is one), as a `Buffer` view of the same memory (no copy). */
 export const buffer: Check<Buffer> = (value, label) => {
