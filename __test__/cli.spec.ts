@@ -296,6 +296,9 @@ describe('CLI helpers', () => {
     expect(formatBytes(1.5 * 2 ** 30)).toBe('1.5 GiB')
     expect(formatBytes(null)).toBe('-')
     expect(formatCount(1234567)).toBe('1,234,567')
+    expect(formatCount(999)).toBe('999')
+    expect(formatCount(1000)).toBe('1,000')
+    expect(formatCount(-1234.6)).toBe('-1,235')
   })
 
   it('shows a percentage when the total is known', () => {
@@ -306,13 +309,13 @@ describe('CLI helpers', () => {
   it('draws the progress line at full width when the terminal reports 0 columns', () => {
     const written: string[] = []
     const line = new ProgressLine(true, { isTTY: true, columns: 0, write: (text: string) => written.push(text) })
-    line.update('x'.repeat(200))
+    line.update(() => 'x'.repeat(200))
     expect(written[0]).toBe(`\r\x1b[2K${'x'.repeat(79)}`)
     const narrow: string[] = []
-    new ProgressLine(true, { isTTY: true, columns: 30, write: (text: string) => narrow.push(text) }).update('y'.repeat(200))
+    new ProgressLine(true, { isTTY: true, columns: 30, write: (text: string) => narrow.push(text) }).update(() => 'y'.repeat(200))
     expect(narrow[0]).toBe(`\r\x1b[2K${'y'.repeat(29)}`)
     const silent: string[] = []
-    new ProgressLine(true, { isTTY: false, columns: 80, write: (text: string) => silent.push(text) }).update('z')
+    new ProgressLine(true, { isTTY: false, columns: 80, write: (text: string) => silent.push(text) }).update(() => { throw new Error('never drawn') })
     expect(silent).toEqual([])
   })
 

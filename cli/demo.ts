@@ -36,7 +36,7 @@ async function profileStep(context: CommandContext, root: string, entries: numbe
         seed: 1,
         extras: process.platform !== 'win32',
         signal,
-        onProgress: (event) => line.update(formatProgress(event, ' entries')),
+        onProgress: (event) => line.update(() => formatProgress(event, ' entries')),
       })
     } finally {
       line.clear()

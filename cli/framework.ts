@@ -22,7 +22,11 @@
  */
 import { parseArgs } from 'node:util'
 
-import { closest } from '../src/internal/closest'
+
+/** The suggestion helper, loaded only when a command line has a mistake. */
+function closest(name: string, candidates: Iterable<string>): string | undefined {
+  return (require('../src/internal/closest') as typeof import('../src/internal/closest')).closest(name, candidates)
+}
 
 /** A mistake in the command line: printed with a pointer to the command's help, exit code 2. */
 export class UsageError extends Error {

@@ -33,7 +33,7 @@ const tree = command({
         seed: options.seed,
         extras: options.extras,
         signal: context.signal,
-        onProgress: (event) => line.update(formatProgress(event, ' entries')),
+        onProgress: (event) => line.update(() => formatProgress(event, ' entries')),
       })
     } finally {
       line.clear()
@@ -71,7 +71,7 @@ const dataset = command({
         seed: options.seed,
         scale: options.scale,
         signal: context.signal,
-        onProgress: (event) => line.update(formatProgress(event, ' rows')),
+        onProgress: (event) => line.update(() => formatProgress(event, ' rows')),
       })
     } finally {
       line.clear()

@@ -9,7 +9,12 @@
  * capability when it runs.
  */
 import { readFileSync } from 'node:fs'
+import nodeModule = require('node:module')
 import { join } from 'node:path'
+
+// Node 22.1+ keeps the compiled code of the modules loaded from here on between runs (a no-op
+// on older versions); it runs before the command framework and the commands are loaded.
+;(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.()
 
 import { CommandError, runCommandLine, UsageError, type CommandContext } from './framework'
 import { modforge } from './commands'
@@ -57,18 +62,26 @@ function report(error: unknown, context: CommandContext): number {
 export async function main(argv: string[]): Promise<{ code: number; forceExit: boolean }> {
   const controller = new AbortController()
   let outputClosed = false
-  const onOutputError = () => {
-    // EPIPE (or any write error): the reader is gone; stop writing and stop the work.
-    outputClosed = true
-    if (!controller.signal.aborted) controller.abort(OUTPUT_CLOSED)
+  let listening = false
+  // The streams are set up on the first write (creating them costs milliseconds that a
+  // command's start would otherwise pay); a write error (EPIPE) means the reader is gone: stop
+  // writing and stop the work.
+  const listen = () => {
+    if (listening) return
+    listening = true
+    process.stdout.on('error', () => {
+      outputClosed = true
+      if (!controller.signal.aborted) controller.abort(OUTPUT_CLOSED)
+    })
+    process.stderr.on('error', () => undefined)
   }
-  process.stdout.on('error', onOutputError)
-  process.stderr.on('error', () => undefined)
   const context: CommandContext = {
     out: (text) => {
+      listen()
       if (!outputClosed) process.stdout.write(`${text}\n`)
     },
     err: (text) => {
+      listen()
       process.stderr.write(`${text}\n`)
     },
     signal: controller.signal,

@@ -56,7 +56,7 @@ export const profileCommand = command({
         errorLimit: options.errorLimit,
         strict: options.strict,
         signal: context.signal,
-        onProgress: (event) => line.update(formatProgress(event, ' entries')),
+        onProgress: (event) => line.update(() => formatProgress(event, ' entries')),
       })
     } finally {
       line.clear()

@@ -1,4 +1,6 @@
 /** The one-line progress display of long commands (stderr, only when stderr is a terminal). */
+import { isatty } from 'node:tty'
+
 import { formatBytes, formatCount } from './format'
 
 /** The part of a stream the progress line uses (`process.stderr`, or a stand-in in tests). */
@@ -17,28 +19,36 @@ export class ProgressLine {
   private shown = false
   private readonly enabled: boolean
 
+  /**
+   * `stream` defaults to `process.stderr`, which is only touched once there is something to
+   * draw (creating it costs a command's start a few milliseconds); `isatty(2)` decides meanwhile.
+   */
   constructor(
     enabled = true,
-    private readonly stream: ProgressStream = process.stderr,
+    private readonly stream?: ProgressStream,
   ) {
-    this.enabled = enabled && stream.isTTY === true
+    this.enabled = enabled && (stream ? stream.isTTY === true : isatty(2))
   }
 
-  /** Shows `text` unless the previous update was less than 100 ms ago. */
-  update(text: string): void {
+  /**
+   * Shows the text `render` returns, unless the previous update was less than 100 ms ago; `render`
+   * is not called when nothing is drawn (not a terminal, or too soon).
+   */
+  update(render: () => string): void {
     if (!this.enabled) return
     const now = Date.now()
     if (now - this.last < 100) return
     this.last = now
     // Some terminals (and pseudo-terminals of CI runners) report 0 columns: that means unknown.
-    const columns = this.stream.columns && this.stream.columns > 0 ? this.stream.columns : FALLBACK_COLUMNS
-    this.stream.write(`\r\x1b[2K${text.slice(0, columns - 1)}`)
+    const stream = this.stream ?? process.stderr
+    const columns = stream.columns && stream.columns > 0 ? stream.columns : FALLBACK_COLUMNS
+    stream.write(`\r\x1b[2K${render().slice(0, columns - 1)}`)
     this.shown = true
   }
 
   /** Erases the line (before the report is printed). */
   clear(): void {
-    if (this.shown) this.stream.write('\r\x1b[2K')
+    if (this.shown) (this.stream ?? process.stderr).write('\r\x1b[2K')
     this.shown = false
   }
 }

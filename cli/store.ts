@@ -237,7 +237,7 @@ async function buildDataset(
       key: options.key,
       tables,
       signal: context.signal,
-      onProgress: (event) => line.update(formatProgress(event)),
+      onProgress: (event) => line.update(() => formatProgress(event)),
     })
   } finally {
     line.clear()

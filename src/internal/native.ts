@@ -17,7 +17,6 @@ import { join } from 'node:path'
 
 import type * as binding from '../../binding'
 import { ErrorCode } from '../errors'
-import { currentPlatform, suffixOfTarget } from './platform'
 import { modforgeError } from './raise'
 
 /**
@@ -102,6 +101,8 @@ function manifest(): { name: string; version: string; napi?: { targets?: string[
 
 /** The `ERR_MODFORGE_LOAD` of a binary that did not load, naming the package it needs. */
 export function loadError(cause: unknown): Error {
+  // Loaded only here: a working install never needs it.
+  const { currentPlatform, suffixOfTarget } = require('./platform') as typeof import('./platform')
   const here = currentPlatform()
   const { name, version, napi } = manifest()
   const wanted = `${name}-${here.suffix}`

@@ -11,7 +11,6 @@
 import { types } from 'node:util'
 
 import { isModforgeError } from '../errors'
-import { closest } from './closest'
 import { invalidArg } from './raise'
 
 /** Checks `value` (labelled `label` in messages) and returns it in the checked form. */
@@ -140,6 +139,7 @@ export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
     const given = entries(value, label, what)
     for (const [key] of given) {
       if (!Object.prototype.hasOwnProperty.call(schema, key)) {
+        const { closest } = require('./closest') as typeof import('./closest')
         const near = closest(key, known)
         const hint = near ? `did you mean '${near}'?` : `the known keys are ${known.map((name) => `'${name}'`).join(', ')}`
         throw invalidArg(`${label} has no key '${key}'; ${hint}`)
