@@ -279,7 +279,10 @@ export class Table<R extends Row = Row> {
     return native.tableGet(this.#handle, this.#index, keyText(key, 'table.has(): key')) !== undefined
   }
 
-  /** The number of indexed keys (distinct, non-empty), the entries of the Map view. */
+  /**
+   * The number of indexed keys (distinct, non-empty), the entries of the Map view. The first use
+   * of `size`, `keys()`, `values()` or `entries()` reads the key column once.
+   */
   get size(): number {
     return this.#indexed().keys.length
   }

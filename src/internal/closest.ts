@@ -1,7 +1,7 @@
 /** "Did you mean ...?": the known name nearest to a misspelt one (option keys, CLI flags, commands). */
 
 /** Edit distance (insertions, deletions, substitutions; a swap of two neighbours counts once). */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   // Optimal string alignment distance over two rows plus the one before (for transpositions).
   let before: number[] = []
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j)

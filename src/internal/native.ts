@@ -100,7 +100,7 @@ function manifest(): { name: string; version: string; napi?: { targets?: string[
 }
 
 /** The `ERR_MODFORGE_LOAD` of a binary that did not load, naming the package it needs. */
-export function loadError(cause: unknown): Error {
+function loadError(cause: unknown): Error {
   // Loaded only here: a working install never needs it.
   const { currentPlatform, suffixOfTarget } = require('./platform') as typeof import('./platform')
   const here = currentPlatform()
