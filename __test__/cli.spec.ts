@@ -251,7 +251,7 @@ describe('the defects first users hit on the command line', () => {
     const loaded = (...args: string[]) => {
       const result = spawnSync(process.execPath, ['-r', probe, MAIN, ...args], { encoding: 'utf8' })
       const line = result.stderr.split('\n').find((text) => text.startsWith('LOADED '))!
-      return (JSON.parse(line.slice(7)) as string[]).map((file) => file.slice(ROOT.length + 1))
+      return (JSON.parse(line.slice(7)) as string[]).map((file) => file.slice(ROOT.length + 1).replaceAll('\\', '/'))
     }
     const empty = join(work, 'empty-folder')
     mkdirSync(empty)
