@@ -567,6 +567,32 @@ pub fn examine_payload(
     Ok(summary)
 }
 
+/// The L2 payload kinds' plug-in for the store's `inspect` and `verify` ([`examine_payload`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RomCachePayload(&'static str);
+
+impl RomCachePayload {
+    /// Decoded blocks (`modforge.rom.blob@1`).
+    pub const BLOB: RomCachePayload = RomCachePayload(BLOB_KIND);
+    /// Thumbnails (`modforge.rom.thumb@1`).
+    pub const THUMB: RomCachePayload = RomCachePayload(THUMB_KIND);
+}
+
+impl modforge_store::PayloadKind for RomCachePayload {
+    fn kind(&self) -> &'static str {
+        self.0
+    }
+
+    fn examine(
+        &self,
+        snapshot: &modforge_store::Snapshot,
+        deep: bool,
+        control: &Control<'_>,
+    ) -> Result<modforge_store::Examination, modforge_store::Error> {
+        modforge_store::Examination::of(deep, examine_payload(snapshot.payload(), deep, control))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,9 @@ mod rom;
 mod scan;
 mod thumbnail;
 
-pub use cache::{BLOB_KIND, CacheStats, L1Stats, L2Stats, THUMB_KIND, examine_payload};
+pub use cache::{
+    BLOB_KIND, CacheStats, L1Stats, L2Stats, RomCachePayload, THUMB_KIND, examine_payload,
+};
 pub use error::{Error, HalError, HalReason};
 pub use extract::{ExtractOptions, Extracted};
 pub use patch::{PatchReport, apply as apply_patches, write_atomic};

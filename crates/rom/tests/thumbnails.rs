@@ -221,8 +221,11 @@ fn disk_cache_serves_verified_entries_only() {
     let files: Vec<_> = walk(&dir.path().join(&hash));
     assert_eq!(files.len(), 1);
     let entry = files[0].clone();
-    let inspected = modforge_store::inspect(&entry).unwrap();
+    let kinds: &[&dyn modforge_store::PayloadKind] = &[&modforge_rom::RomCachePayload::THUMB];
+    let inspected = modforge_store::verify(&entry, kinds, &Control::default()).unwrap();
     assert!(inspected.ok());
+    assert_eq!(inspected.checks.last().unwrap().name, "contents");
+    assert_eq!(inspected.details.as_ref().unwrap()["width"], 128);
     assert_eq!(
         inspected.header.as_ref().unwrap().kind,
         modforge_rom::THUMB_KIND
