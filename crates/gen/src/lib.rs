@@ -8,12 +8,15 @@
 //! - [`dataset`]: CSV data sets with the shape of a real game-data export (docs/store.md,
 //!   "Generated data sets").
 //! - [`league`]: a League of Legends install with mods (docs/overlay.md, "Generated install").
+//! - [`rom`]: SNES ROM images with correct headers and checksums, HAL blocks at known offsets
+//!   and a JSON manifest (docs/rom.md, "Generated ROMs").
 
 mod error;
 mod rng;
 
 pub mod dataset;
 pub mod league;
+pub mod rom;
 pub mod tree;
 
 pub use error::Error;

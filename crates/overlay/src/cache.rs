@@ -540,3 +540,43 @@ pub fn examine_payload(
         )),
     }
 }
+
+/// The overlay's payload kinds as plug-ins for the store's `inspect` and `verify`
+/// ([`examine_payload`], which must also find the payload layout the header's kind names).
+#[derive(Debug, Clone, Copy)]
+pub struct OverlayPayload(&'static str);
+
+impl OverlayPayload {
+    /// Per-mod metadata caches (`modforge.overlay.mod@1`).
+    pub const MOD: OverlayPayload = OverlayPayload(MOD_KIND);
+    /// The game index (`modforge.overlay.game@1`).
+    pub const GAME_INDEX: OverlayPayload = OverlayPayload(crate::game::INDEX_KIND);
+    /// The memo of game content hashes (`modforge.overlay.memo@1`).
+    pub const MEMO: OverlayPayload = OverlayPayload(crate::game::MEMO_KIND);
+}
+
+impl modforge_store::PayloadKind for OverlayPayload {
+    fn kind(&self) -> &'static str {
+        self.0
+    }
+
+    fn examine(
+        &self,
+        snapshot: &Snapshot,
+        deep: bool,
+        control: &Control<'_>,
+    ) -> std::result::Result<modforge_store::Examination, modforge_store::Error> {
+        let outcome = examine_payload(snapshot.payload(), deep, control).and_then(|details| {
+            if details.get("kind").and_then(|k| k.as_str()) == Some(self.0) {
+                Ok(details)
+            } else {
+                Err(Error::corrupt(
+                    "payload",
+                    Some(0),
+                    format!("the header names {} but the payload holds another layout", self.0),
+                ))
+            }
+        });
+        modforge_store::Examination::of(deep, outcome)
+    }
+}

@@ -31,7 +31,7 @@ pub use build::{
     BuildMode, BuildOptions, BuildRequest, BuildResult, BuildStats, DEFAULT_TOC_SLACK,
     build_overlay, builder_string,
 };
-pub use cache::examine_payload;
+pub use cache::{OverlayPayload, examine_payload};
 pub use copy::CopyMethod;
 pub use error::{Error, Result};
 pub use extract::{
