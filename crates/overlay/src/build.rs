@@ -612,10 +612,13 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     let slack = request.options.toc_slack;
     let meter = Arc::clone(&ctx.meter);
     // Writing waits on the disk (fdatasync) more than on the processor: more writers than cores
-    // keep the device busy while others copy.
-    let writers = rayon::current_num_threads()
-        .max(WRITER_THREADS)
-        .min(jobs.len().max(1));
+    // keep the device busy while others copy. A thread count chosen by the caller is kept.
+    let writers = match request.options.threads {
+        Some(_) => rayon::current_num_threads(),
+        None => rayon::current_num_threads()
+            .max(WRITER_THREADS)
+            .min(jobs.len().max(1)),
+    };
     let write_all = || -> Vec<Result<()>> {
         jobs.into_par_iter()
             .map(|(_, key, overrides, previous)| {
@@ -684,7 +687,13 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     // Stage: sweep.
     control.report(Progress::of(Stage::Sweep, 0, 1));
     let keep: HashSet<String> = wad_keys.values().map(|k| k.to_lowercase()).collect();
-    crate::sweep::sweep(&request.overlay_dir, &keep, control)?;
+    if let Err(err) = crate::sweep::sweep(&request.overlay_dir, &keep, control) {
+        // Every WAD is written: record them clean so an abort here costs no rebuild.
+        state.wad_layouts = layouts;
+        state.dirty_wads = dirty.into_iter().collect();
+        let _ = state::save(&request.state_dir, &state);
+        return Err(err);
+    }
     state.wad_layouts = layouts;
     state.dirty_wads = Vec::new();
     state::save(&request.state_dir, &state)?;
