@@ -12,6 +12,8 @@ export const modforge = group({
     profile: lazy('profile a folder tree: counts, sizes, extensions, largest files, errors', () => (require('./profile') as typeof import('./profile')).profileCommand),
     store: lazy('inspect, verify, build and clean snapshot files', () => (require('./store') as typeof import('./store')).storeCommands),
     generate: lazy('write seeded test data: a folder tree or a CSV data set', () => (require('./generate') as typeof import('./generate')).generateCommands),
+    overlay: lazy('build League of Legends WAD overlays from mods; analyse a mod', () => (require('./overlay') as typeof import('./overlay')).overlayCommands),
+    wad: lazy('list and extract League of Legends WAD archives', () => (require('./overlay') as typeof import('./overlay')).wadCommands),
     demo: lazy('run every capability on generated sample data and show the timings', () => (require('./demo') as typeof import('./demo')).demoCommand),
   },
 })

@@ -102,6 +102,38 @@ async function storeStep(context: CommandContext, root: string): Promise<void> {
   dataset.close()
 }
 
+async function overlayStep(context: CommandContext, root: string): Promise<void> {
+  const { generateLeague } = require('../src/generate') as typeof import('../src/generate')
+  const { buildOverlay } = require('../src/overlay') as typeof import('../src/overlay')
+  const { appendFileSync } = require('node:fs') as typeof import('node:fs')
+  const { signal } = context
+  context.out('\n3. League of Legends WAD overlay')
+  const league = await timed(context, 'generate an install with mods (seed 1)', () => generateLeague(join(root, 'league'), { seed: 1, signal }))
+  const install = league.result
+  const mods = install.mods.map((mod) => ({ id: mod.id, path: mod.path }))
+  const spec = { gameDir: install.gameDir, overlayDir: join(root, 'overlay'), stateDir: join(root, 'overlay-state'), mods, signal }
+  const full = await timed(context, 'full build', () => buildOverlay(spec))
+  const noop = await timed(context, 'no-op build (nothing changed)', () => buildOverlay(spec))
+  const edited = install.mods.find((mod) => mod.editFile)
+  if (!edited?.editFile) throw new Error('the generated install has no editable folder mod')
+  appendFileSync(edited.editFile, 'edited by the demo')
+  const incremental = await timed(context, `incremental build after editing mod ${edited.id}`, () => buildOverlay(spec))
+  const describe = (r: typeof full.result) =>
+    `${r.mode}: ${formatCount(r.built.length)} built, ${formatCount(r.reused.length)} reused, mod bytes read ${formatBytes(r.stats.modBytesRead)}, ` +
+    `written ${formatBytes(r.stats.bytesWritten)}`
+  context.out(`  -> ${formatCount(install.wads.length)} game WADs, ${formatCount(mods.length)} mods (folder, fantome, modpkg)`)
+  context.out(`  -> full: ${describe(full.result)}`)
+  context.out(`  -> no-op: ${describe(noop.result)}`)
+  context.out(`  -> incremental: ${describe(incremental.result)} (${incremental.result.built.join(', ')})`)
+  const same = full.result.conflicts.filter((c) => c.sameContent).length
+  const kept = full.result.conflicts.filter((c) => c.keptGameOriginal).length
+  context.out(
+    `  -> ${formatCount(full.result.conflicts.length)} conflicts (${formatCount(same)} with equal content, ${formatCount(kept)} kept the game original), ` +
+      `${formatCount(full.result.warnings.length)} warnings`,
+  )
+  if (!noop.result.skipped || noop.result.stats.modBytesRead !== 0) throw new Error('the no-op build was not skipped')
+}
+
 /** `modforge demo`. */
 export const demoCommand = command({
   summary: 'run every capability on generated sample data and show the timings',
@@ -111,7 +143,9 @@ export const demoCommand = command({
     '  1. profile: generates a seeded folder tree (with hard links, symlink loops, unreadable folders,\n' +
     '     awkward names) and profiles it, full and names-only\n' +
     '  2. store: generates a CSV data set (19 tables, ~12.5k rows), builds its snapshot, reopens it\n' +
-    '     from disk and looks keys up',
+    '     from disk and looks keys up\n' +
+    '  3. overlay: generates a League install with folder, fantome and modpkg mods, builds the\n' +
+    '     overlay, rebuilds with nothing changed, edits one mod and rebuilds incrementally',
   options: {
     keep: flag('keep the temporary folder'),
     entries: integer('entries of the generated tree (default 20000)', { placeholder: 'N', min: 1 }),
@@ -124,6 +158,7 @@ export const demoCommand = command({
     try {
       await profileStep(context, root, entries)
       await storeStep(context, root)
+      await overlayStep(context, root)
     } finally {
       if (!options.keep) {
         // The generated tree contains folders without permissions; make them removable first.

@@ -90,3 +90,41 @@ export function generateDatasetSync(dir: string, options?: binding.DatasetGenera
   const target = string(dir, 'generateDatasetSync(): dir')
   return native.generateDatasetSync(target, DATASET_SYNC_OPTIONS(options, 'generateDatasetSync(): options'))
 }
+
+export type { GeneratedLeague, GeneratedLeagueMod, GeneratedModFormat, LeagueGeneratorOptions, LeagueScale } from '../binding'
+
+/** Options of {@link generateLeague}. */
+export interface GenerateLeagueOptions extends binding.LeagueGeneratorOptions {
+  /** Stops before writing; the Promise rejects with `ABORT_ERR`. */
+  signal?: AbortSignal
+}
+
+const LEAGUE: Schema<binding.LeagueGeneratorOptions> = {
+  seed: optional(integer(0, 2 ** 32 - 1)),
+  scale: optional(oneOf('small', 'benchmark')),
+  mods: optional(integer(0, 100)),
+  overrideBytes: optional(integer(0, 2 ** 32)),
+}
+const LEAGUE_OPTIONS = options<GenerateLeagueOptions>({ ...LEAGUE, signal: optional(signal) })
+const LEAGUE_SYNC_OPTIONS = options<binding.LeagueGeneratorOptions & { signal?: undefined }>({
+  ...LEAGUE,
+  signal: promiseOnly('generateLeague'),
+})
+
+/**
+ * Writes a seeded League of Legends install (`Game/DATA/FINAL/**` with chunk types 0/3/4,
+ * SubChunkTOCs, shared chunks, Wwise chunks) with folder, fantome and modpkg mods into `dir` (empty
+ * or absent): `small` (the tests' install, with the quirky mods and legacy WADs) or `benchmark`
+ * (~200 WADs, ~500k chunks, ~200 MB of overrides).
+ */
+export async function generateLeague(dir: string, options?: GenerateLeagueOptions): Promise<binding.GeneratedLeague> {
+  const target = string(dir, 'generateLeague(): dir')
+  const { signal: abort, ...rest } = LEAGUE_OPTIONS(options, 'generateLeague(): options')
+  return cancellable(abort, (call) => native.generateLeague(target, rest, call.cancel))
+}
+
+/** {@link generateLeague} on the calling thread. */
+export function generateLeagueSync(dir: string, options?: binding.LeagueGeneratorOptions): binding.GeneratedLeague {
+  const target = string(dir, 'generateLeagueSync(): dir')
+  return native.generateLeagueSync(target, LEAGUE_SYNC_OPTIONS(options, 'generateLeagueSync(): options'))
+}

@@ -94,6 +94,15 @@ export const strings: Check<string[]> = (value, label) => {
   return copy as string[]
 }
 
+/** An array whose every item passes `check` (copied). */
+export function array<T>(check: Check<T>, what = 'an array'): Check<T[]> {
+  return (value, label) => {
+    if (!Array.isArray(value)) return expected(label, what, value)
+    const copy = reading(label, () => Array.prototype.slice.call(value) as unknown[])
+    return copy.map((item, index) => check(item, `${label}[${index}]`))
+  }
+}
+
 /** A function (called later through the call plumbing, which catches what it throws). */
 export function func<F extends (...args: never[]) => unknown>(): Check<F> {
   return (value, label) => (typeof value === 'function' ? (value as F) : expected(label, 'a function', value))

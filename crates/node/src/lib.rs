@@ -8,6 +8,7 @@
 
 mod dataset;
 mod generate;
+mod overlay;
 mod profile;
 mod runtime;
 mod store;

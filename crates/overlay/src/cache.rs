@@ -573,7 +573,10 @@ impl modforge_store::PayloadKind for OverlayPayload {
                 Err(Error::corrupt(
                     "payload",
                     Some(0),
-                    format!("the header names {} but the payload holds another layout", self.0),
+                    format!(
+                        "the header names {} but the payload holds another layout",
+                        self.0
+                    ),
                 ))
             }
         });

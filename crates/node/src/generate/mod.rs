@@ -245,3 +245,151 @@ pub fn generate_dataset_sync(
         generate_dataset_now(Path::new(&dir), options.unwrap_or_default(), control)
     })
 }
+
+/// The size of a generated League install.
+#[napi(string_enum = "lowercase")]
+pub enum LeagueScale {
+    /// 24 WADs of 60 chunks, 4 clean mods of about 1 MB, the quirky mods and the legacy WADs
+    /// (the default; the tests' install).
+    Small,
+    /// About 200 WADs and 500k chunks, one WAD of about 256 MiB, 10 mods with about 200 MB of
+    /// overrides, no quirky mods (the benchmark's install; several GB).
+    Benchmark,
+}
+
+/// Options of `generateLeague`.
+#[napi(object)]
+#[derive(Default)]
+pub struct LeagueGeneratorOptions {
+    /// Seed of every random choice (default 1).
+    pub seed: Option<f64>,
+    /// The size; default `small`.
+    pub scale: Option<LeagueScale>,
+    /// Clean mods (default: 4 small, 10 benchmark).
+    pub mods: Option<f64>,
+    /// Uncompressed override bytes over all clean mods (default: 1 MB small, 200 MB benchmark).
+    pub override_bytes: Option<f64>,
+}
+
+/// A generated mod's container.
+#[napi(string_enum = "lowercase")]
+pub enum GeneratedModFormat {
+    /// A folder project.
+    Folder,
+    /// A `.fantome` archive.
+    Fantome,
+    /// A `.modpkg` package.
+    Modpkg,
+}
+
+/// One generated mod.
+#[napi(object, object_from_js = false)]
+pub struct GeneratedLeagueMod {
+    /// Its id.
+    pub id: String,
+    /// The folder or archive.
+    pub path: String,
+    /// Its container.
+    pub format: GeneratedModFormat,
+    /// Game WAD keys it declares content for.
+    pub touched_wads: Vec<String>,
+    /// Uncompressed override bytes.
+    pub override_bytes: f64,
+    /// Whether it holds the cases modforge deliberately treats unlike ltk_overlay.
+    pub quirky: bool,
+    /// For a folder mod touching one WAD: an override file to edit.
+    pub edit_file: Option<String>,
+}
+
+/// A generated League install with mods.
+#[napi(object, object_from_js = false)]
+pub struct GeneratedLeague {
+    /// The output folder.
+    pub root: String,
+    /// `root/Game` (holding `DATA/FINAL`).
+    pub game_dir: String,
+    /// Keys of the game WADs (relative to `gameDir`, `/` separators), sorted.
+    pub wads: Vec<String>,
+    /// The mods, clean ones first.
+    pub mods: Vec<GeneratedLeagueMod>,
+    /// The hash list of every game path (`<16 hex> <path>` lines).
+    pub hash_list: String,
+    /// WADs for reader tests (1.x, 2.x, chunk types 1, 2 and 5).
+    pub legacy: Vec<String>,
+}
+
+fn generate_league_now(
+    dir: &Path,
+    options: LeagueGeneratorOptions,
+    control: &Control<'_>,
+) -> Result<GeneratedLeague, NodeError> {
+    use modforge_gen::league;
+    control.check()?;
+    let seed = integer_option("seed", options.seed, 0, u32::MAX as u64)?.unwrap_or(1);
+    let mut spec = match options.scale {
+        None | Some(LeagueScale::Small) => league::LeagueOptions::small(seed),
+        Some(LeagueScale::Benchmark) => league::LeagueOptions::benchmark(seed),
+    };
+    if let Some(mods) = integer_option("mods", options.mods, 0, 100)? {
+        spec.mods = mods as usize;
+    }
+    if let Some(bytes) = integer_option("overrideBytes", options.override_bytes, 0, 1 << 32)? {
+        spec.override_bytes = bytes;
+    }
+    let install = league::generate(dir, &spec)?;
+    Ok(GeneratedLeague {
+        root: display(&install.root),
+        game_dir: display(&install.game_dir),
+        wads: install.game.wads.iter().map(|w| w.key.clone()).collect(),
+        mods: install
+            .mods
+            .into_iter()
+            .map(|m| GeneratedLeagueMod {
+                id: m.id,
+                path: display(&m.path),
+                format: match m.format {
+                    league::ModFormat::Folder => GeneratedModFormat::Folder,
+                    league::ModFormat::Fantome => GeneratedModFormat::Fantome,
+                    league::ModFormat::Modpkg => GeneratedModFormat::Modpkg,
+                },
+                touched_wads: m.touched_wads,
+                override_bytes: m.override_bytes as f64,
+                quirky: m.quirky,
+                edit_file: m.edit.map(|(file, _)| display(&file)),
+            })
+            .collect(),
+        hash_list: display(&install.hash_list),
+        legacy: install.legacy.iter().map(|p| display(p)).collect(),
+    })
+}
+
+/// Writes a seeded League of Legends install (`Game/DATA/FINAL/**`) with folder, fantome and
+/// modpkg mods into `dir` (must be empty or absent), off the main thread.
+#[napi(ts_return_type = "Promise<GeneratedLeague>")]
+pub fn generate_league<'env>(
+    env: &'env Env,
+    dir: String,
+    options: Option<LeagueGeneratorOptions>,
+    cancel: Option<&CancelFlag>,
+) -> napi::Result<PromiseRaw<'env, GeneratedLeague>> {
+    let options = options.unwrap_or_default();
+    promise(
+        env,
+        "generate",
+        Call::new(cancel, None),
+        move |control| generate_league_now(Path::new(&dir), options, control),
+        |_env, generated| Ok(generated),
+    )
+}
+
+/// Writes a seeded League install into `dir` on the calling thread.
+#[napi]
+pub fn generate_league_sync(
+    env: &Env,
+    dir: String,
+    options: Option<LeagueGeneratorOptions>,
+) -> napi::Result<GeneratedLeague> {
+    sync(env, |control| {
+        generate_league_now(Path::new(&dir), options.unwrap_or_default(), control)
+    })
+}
