@@ -268,8 +268,12 @@ describe('Sync suffix', () => {
     const syncForms = names.filter((name) => name.endsWith('Sync'))
     expect(syncForms.sort()).toEqual(
       [
+        'analyzeModSync',
+        'buildOverlaySync',
         'cleanStoreSync',
+        'extractWadSync',
         'generateDatasetSync',
+        'generateLeagueSync',
         'generateTreeSync',
         'getBlobSync',
         'inspectSnapshotSync',
@@ -278,6 +282,7 @@ describe('Sync suffix', () => {
         'openOrBuildSync',
         'profileSync',
         'putBlobSync',
+        'readWadSync',
         'verifySnapshotsSync',
       ].sort(),
     )

@@ -122,9 +122,9 @@ async function overlayStep(context: CommandContext, root: string): Promise<void>
     `${r.mode}: ${formatCount(r.built.length)} built, ${formatCount(r.reused.length)} reused, mod bytes read ${formatBytes(r.stats.modBytesRead)}, ` +
     `written ${formatBytes(r.stats.bytesWritten)}`
   context.out(`  -> ${formatCount(install.wads.length)} game WADs, ${formatCount(mods.length)} mods (folder, fantome, modpkg)`)
-  context.out(`  -> full: ${describe(full.result)}`)
-  context.out(`  -> no-op: ${describe(noop.result)}`)
-  context.out(`  -> incremental: ${describe(incremental.result)} (${incremental.result.built.join(', ')})`)
+  context.out(`  -> ${describe(full.result)}`)
+  context.out(`  -> ${describe(noop.result)}`)
+  context.out(`  -> ${describe(incremental.result)} (${incremental.result.built.join(', ')})`)
   const same = full.result.conflicts.filter((c) => c.sameContent).length
   const kept = full.result.conflicts.filter((c) => c.keptGameOriginal).length
   context.out(
