@@ -23,7 +23,7 @@ mod profile;
 pub mod engine;
 
 pub use error::{Error, ErrorOp};
-pub use hooks::{EntryKind, Hooks, PATH_BATCH_MAX, PathBatch};
+pub use hooks::{EntryKind, Hooks, PATH_BATCH_INTERVAL, PATH_BATCH_MAX, PathBatch};
 pub use profile::{
     AgeBucket, AgeRow, DirFileCount, DirSize, ErrorRow, ExtensionRow, LargestFile, ProfileOptions,
     ProfileReport, ResolvedOptions, Timing, Totals, profile,

@@ -143,6 +143,9 @@ fn run(root: &Path, options: &ProfileOptions, hooks: &Hooks<'_>) -> Result<Profi
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i128),
         paths: hooks.paths,
+        path_interval: hooks
+            .path_interval
+            .unwrap_or(crate::hooks::PATH_BATCH_INTERVAL),
         progress: None,
     };
     if hooks.control.is_cancelled() {
