@@ -2,9 +2,11 @@
 //! hands every entry to a per-worker [`Visitor`]; the visitors' outputs are merged by the caller.
 //!
 //! Shape (after dua-core's walker, written for per-worker aggregation instead of a consumer thread):
-//! one pool per call with exactly `threads` workers on `crossbeam-deque` (a global injector for the
+//! one pool per call with up to `threads` workers on `crossbeam-deque` (a global injector for the
 //! root, one LIFO deque per worker so each worker goes depth-first, stealing from the others' old end,
-//! parking on a condition variable, termination when the count of pending jobs reaches zero).
+//! parking on a condition variable until a job is queued, termination when the count of pending jobs
+//! reaches zero). Workers start as work appears: a job queued while none is idle starts one more, so
+//! a small tree never starts hundreds of threads.
 //!
 //! Jobs are `ReadDir(dir)` and `Stat(dir, chunk of names)`. The lister of a directory takes each
 //! entry's kind from the listing (`d_type`), reads the metadata of subdirectories (and of followed
@@ -74,6 +76,7 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+mod budget;
 mod entry;
 mod pool;
 mod progress;
@@ -262,8 +265,9 @@ pub trait VisitorFactory: Sync {
     fn make(&self, worker: usize) -> Self::Visitor;
 }
 
-/// Walks `root` (resolved if it is a symbolic link) and returns the outputs of all workers, in worker
-/// order.
+/// Walks `root` (resolved if it is a symbolic link) and returns the outputs of the workers that ran
+/// (at least one, at most [`WalkConfig::resolved_threads`]; workers start as work appears), in
+/// worker order.
 ///
 /// Errors: the root cannot be stat'ed (`Io`, op `stat`) or is not a directory (`Io`, `ENOTDIR`);
 /// [`Error::Aborted`] when a control flag was set; the first error a visitor returned;

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use crossbeam_deque::Worker;
 
+use super::budget::OpenDir;
 use super::entry::{
     Candidate, DirId, DirNode, Entry, EntryKind, Meta, dir_identity, push_rel_path,
 };
-use super::pool::{Job, OpenDir, Pool, StatChunk};
+use super::pool::{Job, Pool, StatChunk};
 use super::sys::{DirHandle, DirReader, Listed, NameChunk};
 use super::{Visit, Visitor, WalkConfig, WalkError};
 use crate::error::{Error, ErrorOp};
@@ -80,6 +81,11 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
 
     pub(crate) fn into_visitor(self) -> V {
         self.visitor
+    }
+
+    /// Closes the directory kept open since the last listing (before parking).
+    pub(crate) fn release_recent(&mut self) {
+        self.recent = None;
     }
 
     pub(crate) fn execute(&mut self, job: Job) -> Result<(), Error> {
