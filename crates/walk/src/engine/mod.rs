@@ -22,6 +22,11 @@
 //! at most one listed directory open (so its subdirectory, usually its next job, opens relative to
 //! it with `openat`), and a budget caps the directories open at once ([`MAX_OPEN_DIRS`], or a
 //! quarter of the soft `RLIMIT_NOFILE`), so `EMFILE` is not reached whatever the thread count.
+//!
+//! With `follow_symlinks`, each directory `(dev, ino)` is read once, in rounds (see the `follow`
+//! module: first the root's own tree, then the targets of the links met, and so on), so the report
+//! does not depend on the thread count.
+//!
 //! A directory whose path is longer than `PATH_MAX` is opened relative to its parent or, failing
 //! that, one component at a time: deep trees are walked completely (Linux and Apple systems; with
 //! std elsewhere such a directory is an `opendir` error).
@@ -78,6 +83,7 @@
 
 mod budget;
 mod entry;
+mod follow;
 mod pool;
 mod progress;
 mod sys;
@@ -119,7 +125,11 @@ pub struct WalkConfig {
     /// Read metadata of every entry; `false` = names only (metadata only for `d_type`-less file
     /// systems, directories under `one_file_system`/`follow_symlinks` and followed links).
     pub stats: bool,
-    /// Replace symbolic links by their targets; a link to an ancestor is not entered (`ELOOP` error).
+    /// Replace symbolic links by their targets and read each directory `(dev, ino)` once: a
+    /// directory met again under another name is visited, not read; one that leads back to the
+    /// folder holding it or an ancestor is a loop (an `ELOOP` error, not visited). Directories
+    /// are read in rounds, so the name each one is read under does not depend on the scheduling
+    /// (docs/profile.md, "Semantics").
     pub follow_symlinks: bool,
     /// Do not read directories on another device than the root.
     pub one_file_system: bool,

@@ -22,6 +22,7 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
 use super::budget::{Budget, OpenDir};
 use super::entry::{DirNode, Meta};
+use super::follow::Follow;
 use super::sys::NameChunk;
 use super::worker::WorkerCtx;
 use super::{Visitor, VisitorFactory, WalkConfig, WalkControl};
@@ -48,6 +49,16 @@ pub(crate) struct StatChunk {
     pub(crate) dir: Arc<DirNode>,
     pub(crate) names: NameChunk,
     pub(crate) _open: Arc<OpenDir>,
+}
+
+/// What finishing a job left to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Finished {
+    /// Other jobs are pending, or the walk is complete.
+    Done,
+    /// That was the last job of a round and links wait for the next one: the caller resolves the
+    /// round (see [`super::follow`]) and then calls [`Pool::finish_job`] again.
+    RoundOver,
 }
 
 /// Requests for more workers, served by the thread that runs the walk.
@@ -85,6 +96,7 @@ pub(crate) struct Pool<'a> {
     error: Mutex<Option<Error>>,
     control: WalkControl<'a>,
     budget: Arc<Budget>,
+    follow: Option<Follow>,
 }
 
 impl<'a> Pool<'a> {
@@ -101,6 +113,11 @@ impl<'a> Pool<'a> {
 
     pub(crate) fn control(&self) -> &WalkControl<'a> {
         &self.control
+    }
+
+    /// The link-following state (`None` when links are not followed).
+    pub(crate) fn follow(&self) -> Option<&Follow> {
+        self.follow.as_ref()
     }
 
     /// Queues a new job on the worker's own deque and wakes a parked worker, or asks for a new one
@@ -139,12 +156,21 @@ impl<'a> Pool<'a> {
         self.sleepers.load(Ordering::Relaxed) > 0
     }
 
-    /// Marks one job finished; the last one ends the walk.
-    pub(crate) fn finish_job(&self) {
-        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.complete.store(true, Ordering::SeqCst);
-            self.wake_all();
+    /// Marks one job finished. The last one completes the walk, or ends the round when links wait
+    /// for the next one ([`Finished::RoundOver`]: the caller then holds the walk open until it
+    /// calls this again).
+    pub(crate) fn finish_job(&self) -> Finished {
+        if self.pending.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return Finished::Done;
         }
+        if !self.should_stop() && self.follow.as_ref().is_some_and(Follow::has_put_aside) {
+            // Resolving the round counts as a job, so that nobody takes the walk for complete.
+            self.pending.fetch_add(1, Ordering::SeqCst);
+            return Finished::RoundOver;
+        }
+        self.complete.store(true, Ordering::SeqCst);
+        self.wake_all();
+        Finished::Done
     }
 
     /// Records the first failure and stops every worker.
@@ -271,6 +297,10 @@ pub(crate) fn run<F: VisitorFactory>(
 ) -> Result<Vec<<F::Visitor as Visitor>::Output>, Error> {
     let threads = config.resolved_threads();
     let locals: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_lifo()).collect();
+    let follow = config.follow_symlinks.then(Follow::new);
+    if let (Some(follow), Some(id)) = (&follow, root.file_id) {
+        follow.claim(id);
+    }
     let pool = Pool {
         injector: Injector::new(),
         stealers: locals.iter().map(Worker::stealer).collect(),
@@ -294,6 +324,7 @@ pub(crate) fn run<F: VisitorFactory>(
         error: Mutex::new(None),
         control: *control,
         budget: Budget::new(open_dir_budget()),
+        follow,
     };
     pool.injector.push(Job::Root(root, root_meta));
     if pool.should_stop() {
@@ -408,8 +439,10 @@ fn run_worker<F: VisitorFactory>(
             match pool.find_job(index, &local) {
                 Some(job) => {
                     idle_rounds = 0;
-                    let result = ctx.execute(job);
-                    pool.finish_job();
+                    let result = match (ctx.execute(job), pool.finish_job()) {
+                        (Ok(()), Finished::RoundOver) => ctx.next_round(),
+                        (result, _) => result,
+                    };
                     if let Err(e) = result {
                         pool.fail(e);
                         return None;

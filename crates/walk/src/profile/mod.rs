@@ -41,7 +41,8 @@ pub struct ProfileOptions {
     pub one_file_system: bool,
     /// Regular files smaller than this (apparent bytes) are skipped; requires `stats`.
     pub min_size: u64,
-    /// Replace symbolic links by their targets (loops are reported as `ELOOP` errors).
+    /// Replace symbolic links by their targets, reading each directory `(dev, ino)` once (as
+    /// `du -L`); loops are reported as `ELOOP` errors and not counted (docs/profile.md, "Semantics").
     pub follow_symlinks: bool,
     /// Add the bytes of every name of a hard-linked file (as `du -l`).
     pub count_hard_links: bool,

@@ -156,6 +156,12 @@ impl Listed<'_> {
         }
     }
 
+    /// The metadata of what the entry leads to (symbolic links followed), relative to the open
+    /// directory.
+    pub(crate) fn stat_target(&self) -> io::Result<Meta> {
+        stat_at_flags(self.fd, self.name, 0)
+    }
+
     /// `FILE_ATTRIBUTE_HIDDEN` (never set here).
     pub(crate) fn hidden_attribute(&self) -> bool {
         false
@@ -249,18 +255,16 @@ pub(super) fn close_fd(fd: libc::c_int) {
 
 /// `fstatat(fd, name, AT_SYMLINK_NOFOLLOW)`.
 fn stat_at(fd: libc::c_int, name: &CStr) -> io::Result<Meta> {
+    stat_at_flags(fd, name, libc::AT_SYMLINK_NOFOLLOW)
+}
+
+/// `fstatat(fd, name, flags)`.
+fn stat_at_flags(fd: libc::c_int, name: &CStr, flags: libc::c_int) -> io::Result<Meta> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `name` is NUL-terminated, `fd` is an open directory (its handle is alive in the
     // caller), and `st` is writable memory of the right type.
     #[allow(unsafe_code)]
-    let rc = unsafe {
-        libc::fstatat(
-            fd,
-            name.as_ptr(),
-            st.as_mut_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
+    let rc = unsafe { libc::fstatat(fd, name.as_ptr(), st.as_mut_ptr(), flags) };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }

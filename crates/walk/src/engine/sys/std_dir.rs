@@ -74,6 +74,11 @@ impl Listed<'_> {
         Ok(Meta::from_std(&self.entry.metadata()?))
     }
 
+    /// The metadata of what the entry leads to (symbolic links followed).
+    pub(crate) fn stat_target(&self) -> io::Result<Meta> {
+        Ok(Meta::from_std(&fs::metadata(self.entry.path())?))
+    }
+
     /// `FILE_ATTRIBUTE_HIDDEN` (free on Windows: the enumeration carries the attributes).
     pub(crate) fn hidden_attribute(&self) -> bool {
         cfg!(windows) && self.lstat().is_ok_and(|m| m.hidden_attribute)
