@@ -260,6 +260,24 @@ fn invalid_arguments_are_rejected() {
 }
 
 #[test]
+fn a_nul_byte_in_the_root_is_an_invalid_argument() {
+    // No system call takes such a path: the argument is wrong, nothing was tried on the disk.
+    let tmp = t1();
+    let mut bad = tmp.path().join("t1").into_os_string();
+    bad.push("\0x");
+    for options in [
+        opts(|_| {}),
+        opts(|o| o.strict = true),
+        opts(|o| o.stats = false),
+    ] {
+        match profile(Path::new(&bad), &options, &Hooks::default()) {
+            Err(Error::InvalidArgument(message)) => assert!(message.contains("NUL"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
 fn root_errors_and_root_forms() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return dot_root_child();

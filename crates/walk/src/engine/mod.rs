@@ -247,7 +247,9 @@ pub trait Visitor {
         true
     }
 
-    /// Called for the root and every admitted entry whose metadata (when needed) could be read.
+    /// Called for the root and every admitted entry whose kind is known: also for one whose
+    /// metadata could not be read (after [`Visitor::error`]; [`Entry::meta`] is then `None` and a
+    /// directory is not read), not for a loop under `follow_symlinks`.
     fn visit(&mut self, entry: &Entry<'_>) -> Result<Visit, Error>;
 
     /// Called when the listing of `dir` ended: `entries` names were listed (before `admit`), and
@@ -279,7 +281,7 @@ pub trait VisitorFactory: Sync {
 /// (at least one, at most [`WalkConfig::resolved_threads`]; workers start as work appears), in
 /// worker order.
 ///
-/// Errors: the root cannot be stat'ed (`Io`, op `stat`) or is not a directory (`Io`, `ENOTDIR`);
+/// Errors: the root path contains a NUL byte ([`Error::InvalidArgument`]); the root cannot be stat'ed (`Io`, op `stat`) or is not a directory (`Io`, `ENOTDIR`);
 /// [`Error::Aborted`] when a control flag was set; the first error a visitor returned;
 /// [`Error::Internal`] when a worker panicked (the panic never escapes).
 pub fn walk<F: VisitorFactory>(
@@ -288,6 +290,13 @@ pub fn walk<F: VisitorFactory>(
     factory: &F,
     control: &WalkControl<'_>,
 ) -> Result<Vec<<F::Visitor as Visitor>::Output>, Error> {
+    if root.as_os_str().as_encoded_bytes().contains(&0) {
+        // No system call takes such a path; std would report it as an I/O error without errno.
+        return Err(Error::InvalidArgument(format!(
+            "the root path contains a NUL byte: {:?}",
+            root
+        )));
+    }
     let meta = fs::metadata(root).map_err(|source| Error::Io {
         path: root.to_path_buf(),
         op: ErrorOp::Stat,

@@ -254,7 +254,10 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
                 let meta = if needs_meta {
                     match entry.lstat() {
                         Ok(m) => Some(m),
-                        Err(e) => return self.report(dir, Some(entry.name()), ErrorOp::Lstat, &e),
+                        Err(e) => {
+                            self.report(dir, Some(entry.name()), ErrorOp::Lstat, &e)?;
+                            return self.visit_unstattable(dir, entry.name(), kind);
+                        }
                     }
                 } else {
                     None
@@ -463,7 +466,10 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
         let meta = if self.config.stats {
             match entry.lstat() {
                 Ok(m) => Some(m),
-                Err(e) => return self.report(dir, Some(name), ErrorOp::Lstat, &e),
+                Err(e) => {
+                    self.report(dir, Some(name), ErrorOp::Lstat, &e)?;
+                    return self.visit_unstattable(dir, name, EntryKind::Symlink);
+                }
             }
         } else {
             None
@@ -480,18 +486,51 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
         self.visitor.visit(&visited).map(drop)
     }
 
+    /// Visits an entry whose metadata could not be read (the error is reported by the caller): it
+    /// counts with the kind its listing gave, as `find` lists it, without metadata, and a
+    /// directory among them is not read (docs/profile.md, "Semantics").
+    fn visit_unstattable(
+        &mut self,
+        dir: &DirNode,
+        name: &OsStr,
+        kind: EntryKind,
+    ) -> Result<(), Error> {
+        let rel;
+        let dir_info = if kind == EntryKind::Dir {
+            self.scratch.clear();
+            push_rel_path(&mut self.scratch, &dir.rel, name);
+            rel = (self.new_dir_id(), Arc::<str>::from(self.scratch.as_str()));
+            Some((rel.0, &rel.1))
+        } else {
+            None
+        };
+        let visited = Entry {
+            parent: Some(dir),
+            name,
+            kind,
+            depth: dir.depth + 1,
+            meta: None,
+            followed: false,
+            dir: dir_info,
+        };
+        self.visitor.visit(&visited).map(drop)
+    }
+
     /// Reads the metadata of non-directory entries of `dir` and visits them.
     fn stat_entries(&mut self, dir: &Arc<DirNode>, names: &NameChunk) -> Result<(), Error> {
         let depth = dir.depth + 1;
         let mut seen = 0u64;
-        names.for_each(|name, meta| {
+        names.for_each(|name, listed_kind, meta| {
             seen += 1;
             if seen % CHECK_EVERY == 0 && self.pool.should_stop() {
                 return Err(Error::Aborted);
             }
             let meta = match meta {
                 Ok(m) => m,
-                Err(e) => return self.report(dir, Some(name), ErrorOp::Lstat, &e),
+                Err(e) => {
+                    self.report(dir, Some(name), ErrorOp::Lstat, &e)?;
+                    return self.visit_unstattable(dir, name, listed_kind);
+                }
             };
             // A directory here was created under the same name after the listing: visited, not read.
             let rel;

@@ -88,8 +88,8 @@ const PLATFORM_HAS_INODES: bool = cfg!(unix);
 /// Profiles the tree under `root` (resolved if it is a symbolic link).
 ///
 /// Errors: the root is missing ([`Error::Io`], `ENOENT`) or not a directory (`ENOTDIR`), also when
-/// not strict; invalid options ([`Error::InvalidArgument`]: a bad glob, `threads` above 512,
-/// `min_size` without `stats`); the cancel flag or a path consumer stopped the walk
+/// not strict; invalid arguments ([`Error::InvalidArgument`]: a root path with a NUL byte, a bad
+/// glob, `threads` above 512, `min_size` without `stats`); the cancel flag or a path consumer stopped the walk
 /// ([`Error::Aborted`]); the first error in `strict` mode ([`Error::Io`] with the absolute path);
 /// a panic in a worker or callback ([`Error::Internal`]; panics never escape).
 pub fn profile(

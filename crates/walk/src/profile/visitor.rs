@@ -265,7 +265,8 @@ impl<'a> ProfileVisitor<'a> {
     fn file_selected(&mut self, entry: &Entry<'_>, raw_ext: Option<&[u8]>) -> bool {
         (self.s.include.is_empty() || self.included(entry))
             && (self.s.extensions.is_empty() || self.s.extensions.selects(raw_ext))
-            && entry.meta().is_none_or(|m| m.apparent >= self.s.min_size)
+            // a file whose size could not be read does not pass a size limit
+            && entry.meta().map_or(self.s.min_size == 0, |m| m.apparent >= self.s.min_size)
     }
 
     fn count_kind(&mut self, kind: EntryKind, depth: u32) {

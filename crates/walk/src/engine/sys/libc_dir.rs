@@ -130,17 +130,14 @@ impl Listed<'_> {
 
     /// The kind from `d_type`; `DT_UNKNOWN` reads the metadata (kept for [`Self::lstat`]).
     pub(crate) fn kind(&mut self) -> io::Result<EntryKind> {
-        Ok(match self.d_type {
-            libc::DT_REG => EntryKind::File,
-            libc::DT_DIR => EntryKind::Dir,
-            libc::DT_LNK => EntryKind::Symlink,
-            libc::DT_UNKNOWN => {
+        match listed_kind(self.d_type) {
+            Some(kind) => Ok(kind),
+            None => {
                 let meta = stat_at(self.fd, self.name)?;
                 self.meta = Some(meta);
-                meta.kind
+                Ok(meta.kind)
             }
-            _ => EntryKind::Other,
-        })
+        }
     }
 
     /// Metadata read while finding the kind, if any.
@@ -167,13 +164,29 @@ impl Listed<'_> {
         false
     }
 
-    /// Moves the entry into a stat chunk.
+    /// Moves the entry into a stat chunk (its name and its listed kind).
     pub(crate) fn keep(self, chunk: &mut NameChunk) {
         if chunk.names.capacity() == 0 {
             chunk.names.reserve(chunk.capacity * 24);
+            chunk.kinds.reserve(chunk.capacity);
         }
+        let kind = listed_kind(self.d_type)
+            .or(self.meta.map(|m| m.kind))
+            .unwrap_or(EntryKind::Other);
+        chunk.kinds.push(kind);
         chunk.names.extend_from_slice(self.name.to_bytes_with_nul());
         chunk.len += 1;
+    }
+}
+
+/// The kind a `d_type` gives; `None` for `DT_UNKNOWN`.
+fn listed_kind(d_type: u8) -> Option<EntryKind> {
+    match d_type {
+        libc::DT_REG => Some(EntryKind::File),
+        libc::DT_DIR => Some(EntryKind::Dir),
+        libc::DT_LNK => Some(EntryKind::Symlink),
+        libc::DT_UNKNOWN => None,
+        _ => Some(EntryKind::Other),
     }
 }
 
@@ -182,6 +195,8 @@ pub(crate) struct NameChunk {
     handle: Arc<DirHandle>,
     /// NUL-terminated names, back to back.
     names: Vec<u8>,
+    /// The listed kind of each name.
+    kinds: Vec<EntryKind>,
     len: usize,
     capacity: usize,
 }
@@ -192,6 +207,7 @@ impl NameChunk {
         NameChunk {
             handle,
             names: Vec::new(),
+            kinds: Vec::new(),
             len: 0,
             capacity,
         }
@@ -205,18 +221,19 @@ impl NameChunk {
         self.len == 0
     }
 
-    /// Calls `f` with each name and its metadata (or the error reading it), stopping at the first
-    /// `Err` of `f`.
+    /// Calls `f` with each name, its listed kind and its metadata (or the error reading it),
+    /// stopping at the first `Err` of `f`.
     pub(crate) fn for_each<E>(
         &self,
-        mut f: impl FnMut(&OsStr, io::Result<Meta>) -> Result<(), E>,
+        mut f: impl FnMut(&OsStr, EntryKind, io::Result<Meta>) -> Result<(), E>,
     ) -> Result<(), E> {
-        for raw in self.names.split_inclusive(|&b| b == 0) {
+        for (raw, &kind) in self.names.split_inclusive(|&b| b == 0).zip(&self.kinds) {
             let Ok(name) = CStr::from_bytes_with_nul(raw) else {
                 continue;
             };
             f(
                 OsStr::from_bytes(name.to_bytes()),
+                kind,
                 stat_at(self.handle.fd(), name),
             )?;
         }

@@ -110,14 +110,15 @@ impl NameChunk {
         self.entries.is_empty()
     }
 
-    /// Calls `f` with each name and its metadata (or the error reading it), stopping at the first
-    /// `Err` of `f`.
+    /// Calls `f` with each name, its listed kind and its metadata (or the error reading it),
+    /// stopping at the first `Err` of `f`.
     pub(crate) fn for_each<E>(
         &self,
-        mut f: impl FnMut(&OsStr, io::Result<Meta>) -> Result<(), E>,
+        mut f: impl FnMut(&OsStr, EntryKind, io::Result<Meta>) -> Result<(), E>,
     ) -> Result<(), E> {
         for (entry, name) in &self.entries {
-            f(name, entry.metadata().map(|m| Meta::from_std(&m)))?;
+            let kind = entry.file_type().map_or(EntryKind::Other, EntryKind::of);
+            f(name, kind, entry.metadata().map(|m| Meta::from_std(&m)))?;
         }
         Ok(())
     }
