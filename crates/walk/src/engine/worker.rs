@@ -180,12 +180,16 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
         };
         let mut count = 0u64;
         let mut complete = true;
-        while let Some(item) = reader.next_entry() {
+        let mut entries = reader.entries();
+        while let Some(item) = entries.next_entry() {
             if count % CHECK_EVERY == 0 && self.pool.should_stop() {
                 return Ok(());
             }
             let entry = match item {
+                Ok(entry) if entry.is_dot() => continue,
                 Ok(entry) => entry,
+                // Nothing was consumed: read again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     complete = false;
                     self.report(&dir, None, ErrorOp::Readdir, &e)?;

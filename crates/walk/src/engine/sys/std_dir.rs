@@ -29,6 +29,11 @@ impl DirReader {
         Arc::new(DirHandle)
     }
 
+    /// The entries of the directory, read on demand (the reader itself).
+    pub(crate) fn entries(&mut self) -> &mut Self {
+        self
+    }
+
     /// The next entry, `None` at the end, `Some(Err)` when reading failed.
     pub(crate) fn next_entry(&mut self) -> Option<io::Result<Listed<'_>>> {
         let entry = match self.inner.next()? {
@@ -57,6 +62,11 @@ impl Listed<'_> {
     /// The entry's name.
     pub(crate) fn name(&self) -> &OsStr {
         &self.name
+    }
+
+    /// `.` or `..` (std never lists them).
+    pub(crate) fn is_dot(&self) -> bool {
+        false
     }
 
     /// The kind from the listing.
