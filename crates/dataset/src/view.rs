@@ -128,9 +128,10 @@ fn u32_at(bytes: &[u8], pos: usize) -> Option<u32> {
 }
 
 impl Dataset {
-    /// Validates a dataset snapshot's payload structure (check 8 of d.2): every section inside the
-    /// payload with checked arithmetic, counts capped by the payload length before allocation,
-    /// names UTF-8 and unique, first and last offsets of every column, key column and index size.
+    /// Validates a dataset snapshot's payload structure (check 8; docs/store.md, "Dataset
+    /// structure"): every section inside the payload with checked arithmetic, counts capped by the
+    /// payload length before allocation, names UTF-8 and unique, first and last offsets of every
+    /// column, key column and index size.
     pub fn from_snapshot(snapshot: Snapshot) -> Result<Dataset, Reason> {
         let payload = snapshot.payload();
         let plen = payload.len();

@@ -1,4 +1,4 @@
-//! Source fingerprints (d.1): what a snapshot was built from.
+//! Source fingerprints (docs/store.md, "Fingerprints"): what a snapshot was built from.
 //!
 //! Every source is hashed through an explicit framing so that `["ab", "c"]` and `["a", "bc"]`
 //! differ and the order in which files are listed does not matter.
@@ -176,7 +176,8 @@ pub fn fingerprint_with_options(
     Ok(hasher.finish())
 }
 
-/// Hashes the file framing of d.1, files sorted by the bytes of their path strings.
+/// Hashes the file framing (docs/store.md, "Fingerprints"), files sorted by the bytes of their
+/// path strings.
 fn hash_files(hasher: &mut Hasher, paths: &[PathBuf], mode: FileMode) -> Result<(), Error> {
     let mut named = paths
         .iter()

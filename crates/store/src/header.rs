@@ -1,4 +1,5 @@
-//! The fixed 192-byte snapshot header (d.1) and the load checks 1–7 of d.2.
+//! The fixed 192-byte snapshot header (docs/store.md, "Snapshot file layout") and the load checks
+//! 0b–7 (docs/store.md, "Load checks").
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 use zerocopy::little_endian::{U16, U32, U64, U128};
@@ -187,7 +188,8 @@ pub struct Expect<'a> {
     pub fingerprint: &'a Fingerprint,
 }
 
-/// Runs checks 0b–7 of d.2 on a whole file image, in order. Check 8 belongs to the payload's reader.
+/// Runs checks 0b–7 (docs/store.md, "Load checks") on a whole file image, in order. Check 8
+/// belongs to the payload's reader.
 pub fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
     let size = image.len() as u64;
     let Some((raw, _)) = RawHeader::ref_from_prefix(image).ok() else {
@@ -262,8 +264,8 @@ pub fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
     check_integrity(image, raw)
 }
 
-/// Checks 6 and 7 (size, header checksum, payload checksum) plus the reserved fields; shared by
-/// loading and by inspection.
+/// Checks 6 and 7 (size, header checksum, payload checksum) plus the reserved fields
+/// (docs/store.md, "Load checks"); shared by loading and by inspection.
 fn check_integrity(image: &[u8], raw: &RawHeader) -> Result<Header, Reason> {
     let size = image.len() as u64;
     let payload_len = raw.payload_len.get();
@@ -312,7 +314,8 @@ fn check_integrity(image: &[u8], raw: &RawHeader) -> Result<Header, Reason> {
     Header::decode(image).ok_or_else(|| Reason::corrupt(size, "short header"))
 }
 
-/// Runs the checks that need no expectation (0b, 1, 2, 6, 7) for inspection tools.
+/// Runs the checks that need no expectation (0b, 1, 2, 6, 7) for inspection tools (docs/store.md,
+/// "Inspection").
 pub(crate) fn check_standalone(image: &[u8]) -> Vec<(&'static str, Result<(), Reason>)> {
     let mut out = Vec::new();
     let size = image.len() as u64;

@@ -1,4 +1,5 @@
-//! File names (d.3): `<enc(name)>_<enc(version)>.mfs`, temp files and deferred deletions.
+//! File names (docs/store.md, "File names"): `<enc(name)>_<enc(version)>.mfs`, temp files and
+//! deferred deletions.
 
 use crate::error::Error;
 

@@ -1,4 +1,5 @@
-//! Snapshot files: identity, loading (d.2) and writing (d.4).
+//! Snapshot files: identity, loading (docs/store.md, "Load checks") and writing (docs/store.md,
+//! "Writes").
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -140,7 +141,8 @@ impl Snapshot {
         matches!(self.inner.bytes, Bytes::Mapped(_))
     }
 
-    /// Validates an in-memory file image (checks 0b–7 of d.2) as [`load`] would a file.
+    /// Validates an in-memory file image (checks 0b–7, docs/store.md, "Load checks") as [`load`]
+    /// would a file.
     pub fn from_image(
         path: impl Into<PathBuf>,
         image: Vec<u8>,
@@ -196,8 +198,8 @@ impl Snapshot {
     }
 }
 
-/// Runs the load checks 0b–7 of d.2 on a whole file image in memory (the same code [`load`]
-/// runs on a mapped file) and returns its header.
+/// Runs the load checks 0b–7 (docs/store.md, "Load checks") on a whole file image in memory (the
+/// same code [`load`] runs on a mapped file) and returns its header.
 pub fn check_image(
     image: &[u8],
     id: &SnapshotId,
@@ -213,8 +215,8 @@ pub fn check_image(
     )
 }
 
-/// Opens `id`'s file and runs the load checks of d.2 (0–7) against the current fingerprint.
-/// Payload structure (check 8) is the caller's.
+/// Opens `id`'s file and runs the load checks 0–7 (docs/store.md, "Load checks") against the
+/// current fingerprint. Payload structure (check 8) is the caller's.
 pub fn load(id: &SnapshotId, fingerprint: &Fingerprint) -> Result<Snapshot, Reason> {
     let expect = Expect {
         kind: id.kind(),
@@ -239,7 +241,7 @@ pub fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Reason> {
 }
 
 /// Opens and maps a file after checking that it is a regular file of at least a header's size
-/// (checks 0 and 0b: mapping a zero-length file fails on POSIX).
+/// (checks 0 and 0b of docs/store.md, "Load checks": mapping a zero-length file fails on POSIX).
 pub(crate) fn map_file(path: &Path) -> Result<Mmap, Reason> {
     let missing = |e: &std::io::Error| Reason::new(ReasonCode::Missing, e.to_string());
     let file = File::open(path).map_err(|e| {
@@ -292,8 +294,8 @@ pub(crate) fn encode_image(
     image
 }
 
-/// Writes a snapshot atomically (d.4) with the hooks' file layer and returns its path.
-/// The payload is written as given; nothing is modified in place.
+/// Writes a snapshot atomically (docs/store.md, "Writes") with the hooks' file layer and returns
+/// its path. The payload is written as given; nothing is modified in place.
 pub fn write(
     id: &SnapshotId,
     fingerprint: &Fingerprint,
