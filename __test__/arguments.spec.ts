@@ -129,7 +129,7 @@ const WALK: Record<string, Accepts> = {
   strict: optional(isBoolean),
 }
 const TREE: Record<string, Accepts> = {
-  shape: optional(oneOf('wide', 'deep', 'node', 'game', 'mixed')),
+  shape: optional(oneOf('wide', 'deep', 'node', 'game', 'source', 'mixed')),
   entries: optional(integer(1, 100_000_000)),
   seed: optional(integer(0, 2 ** 32 - 1)),
   extras: optional(isBoolean),
