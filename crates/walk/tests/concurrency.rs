@@ -1,4 +1,4 @@
-//! Many concurrent profiles, each with the highest thread count (docs/profile.md, "Engine"): every
+//! Fifty concurrent profiles, each with the highest thread count (docs/profile.md, "Engine"): every
 //! one completes with the same report as a single-threaded run, and idle workers sleep instead of
 //! polling. The work the machine did is measured in context switches of this process (its own test
 //! binary, so no other test runs beside it): a worker that sleeps until it is woken switches a few
@@ -27,8 +27,8 @@ fn context_switches() -> u64 {
 }
 
 #[test]
-fn many_concurrent_profiles_with_512_threads_complete_without_polling() {
-    const PROFILES: usize = 32;
+fn fifty_concurrent_profiles_with_512_threads_complete_without_polling() {
+    const PROFILES: usize = 50;
     let tmp = open_tempdir();
     let root = tmp.path().join("tree");
     let spec = TreeSpec {
