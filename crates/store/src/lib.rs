@@ -15,6 +15,7 @@
 
 mod blob;
 mod error;
+mod file;
 mod fingerprint;
 mod header;
 mod hooks;
@@ -31,6 +32,7 @@ pub use blob::{
     put_blob_fingerprinted,
 };
 pub use error::Error;
+pub use file::MAP_THRESHOLD;
 pub use fingerprint::{
     FileMode, Fingerprint, FingerprintAlgorithm, Source, fingerprint, fingerprint_with_options,
 };
@@ -45,5 +47,6 @@ pub use maintenance::{Removed, clean, invalidate};
 pub use names::{EntryKind, classify, encode_component, snapshot_file_name};
 pub use reason::{Reason, ReasonCode};
 pub use snapshot::{
-    Persisted, Snapshot, SnapshotId, check_image, load, load_path, persist_image, write,
+    Persisted, Snapshot, SnapshotId, check_image, load, load_path, load_path_with, load_with,
+    open_file, persist_image, reason_error, write,
 };
