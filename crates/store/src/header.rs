@@ -131,11 +131,16 @@ pub fn validate_kind(kind: &str) -> Result<(), Error> {
     }
 }
 
-/// Checks a data version: 1–64 bytes of UTF-8 without NUL.
+/// Checks a data version: 1–64 bytes of UTF-8 without NUL and without U+FFFD (the character a
+/// lone surrogate of a JavaScript string becomes, which would make two versions one).
 pub fn validate_version(version: &str) -> Result<(), Error> {
-    if version.is_empty() || version.len() > MAX_VERSION_LEN || version.contains('\0') {
+    if version.is_empty()
+        || version.len() > MAX_VERSION_LEN
+        || version.contains('\0')
+        || version.contains(char::REPLACEMENT_CHARACTER)
+    {
         return Err(Error::InvalidArgument(format!(
-            "version {version:?} must be 1-64 bytes of UTF-8 without NUL"
+            "version {version:?} must be 1-64 bytes of UTF-8 without NUL or U+FFFD"
         )));
     }
     Ok(())

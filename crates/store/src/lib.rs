@@ -44,7 +44,9 @@ pub use hooks::Hooks;
 pub use inspect::{Check, Examination, Inspection, PayloadKind, inspect, verify, verify_all};
 pub use layer::{FileLayer, LayerFile, OsLayer};
 pub use maintenance::{Removed, clean, invalidate};
-pub use names::{EntryKind, classify, encode_component, snapshot_file_name};
+pub use names::{
+    EntryKind, classify, encode_component, snapshot_file_name, validate_dir, validate_name,
+};
 pub use reason::{Reason, ReasonCode};
 pub use snapshot::{
     Persisted, Snapshot, SnapshotId, check_image, load, load_path, load_path_with, load_with,

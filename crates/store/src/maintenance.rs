@@ -20,11 +20,8 @@ pub struct Removed {
 /// Removes `name`'s snapshots of every version and all its temp and `.del` files from `dir`
 /// (rename to `.del`, then delete). A missing directory removes nothing.
 pub fn invalidate(dir: &Path, name: &str) -> Result<Removed, Error> {
-    if name.is_empty() {
-        return Err(Error::InvalidArgument(
-            "snapshot name must not be empty".into(),
-        ));
-    }
+    names::validate_dir(dir)?;
+    names::validate_name(name)?;
     let swept = write::sweep(
         &OsLayer,
         dir,
@@ -41,6 +38,7 @@ pub fn invalidate(dir: &Path, name: &str) -> Result<Removed, Error> {
 /// whatever its age. Run it when no writer is active: a live writer's temp file would be removed
 /// and its write reported as not persisted.
 pub fn clean(dir: &Path) -> Result<Removed, Error> {
+    names::validate_dir(dir)?;
     match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {

@@ -36,6 +36,7 @@ impl SnapshotId {
         kind: &str,
     ) -> Result<Self, Error> {
         let dir = dir.into();
+        names::validate_dir(&dir)?;
         header::validate_kind(kind)?;
         header::validate_version(version)?;
         let file_name = names::snapshot_file_name(name, version)?;

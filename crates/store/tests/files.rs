@@ -237,3 +237,19 @@ fn a_shipped_snapshot_opens_by_path_without_its_source() {
         Err(Error::Corrupt { .. })
     ));
 }
+
+#[test]
+fn an_empty_folder_is_an_invalid_argument_everywhere() {
+    assert!(matches!(
+        SnapshotId::blob("", "n", "1"),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        modforge_store::invalidate(Path::new(""), "n"),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        modforge_store::clean(Path::new("")),
+        Err(Error::InvalidArgument(_))
+    ));
+}

@@ -91,14 +91,14 @@ fn file_names() {
     );
     assert_eq!(
         SnapshotId::blob(dir, "My_Data", "1/2").unwrap().file_name(),
-        "%4Dy%5F%44ata_1%2F2.mfs"
+        "+My%5F+Data_1%2F2.mfs"
     );
     assert_eq!(
         SnapshotId::blob(dir, ".cfg", "é").unwrap().path(),
         dir.join("%2Ecfg_%C3%A9.mfs")
     );
     assert!(matches!(
-        SnapshotId::blob(dir, &"N".repeat(100), "1"),
+        SnapshotId::blob(dir, &"N".repeat(130), "1"),
         Err(modforge_store::Error::InvalidArgument(_))
     ));
     assert!(matches!(
@@ -109,4 +109,25 @@ fn file_names() {
         SnapshotId::blob(dir, "n", ""),
         Err(modforge_store::Error::InvalidArgument(_))
     ));
+    // An empty folder is refused rather than taken as the working directory.
+    assert!(matches!(
+        SnapshotId::blob("", "n", "1"),
+        Err(modforge_store::Error::InvalidArgument(_))
+    ));
+    // Lone surrogates of JavaScript strings arrive as U+FFFD: refused, never merged.
+    for (name, version) in [("\u{FFFD}", "1"), ("n", "\u{FFFD}")] {
+        assert!(matches!(
+            SnapshotId::blob(dir, name, version),
+            Err(modforge_store::Error::InvalidArgument(_))
+        ));
+    }
+    // Names differing only in case get different files, readable ones.
+    assert_eq!(
+        SnapshotId::blob(dir, "Nouns", "v1").unwrap().file_name(),
+        "+Nouns_v1.mfs"
+    );
+    assert_eq!(
+        SnapshotId::blob(dir, "nouns", "V1").unwrap().file_name(),
+        "nouns_+V1.mfs"
+    );
 }
