@@ -463,12 +463,12 @@ mod tests {
             format!("{:032x}", h.payload_checksum),
             "b5e9c1ad071b3e7fc779cfaa5e523818"
         );
-        assert_eq!(format!("{:016x}", h.header_checksum), "92e27e2f461d7920");
+        assert_eq!(format!("{:016x}", h.header_checksum), "650c519cda846ff1");
         assert_eq!(
             &image[120..136],
             &[
-                0x2d, 0xf9, 0xac, 0xf0, 0x85, 0x3e, 0x03, 0x76, 0x7c, 0xbb, 0x45, 0xd6, 0xcd, 0x8f,
-                0x0e, 0x19
+                0x9d, 0x30, 0x95, 0xea, 0xff, 0xc6, 0xed, 0xe7, 0x0e, 0xa2, 0x49, 0x6b, 0x75, 0x2c,
+                0x5d, 0x2f
             ]
         );
         assert_eq!(&image[..8], &MAGIC);

@@ -34,7 +34,8 @@ pub use blob::{
 pub use error::Error;
 pub use file::MAP_THRESHOLD;
 pub use fingerprint::{
-    FileMode, Fingerprint, FingerprintAlgorithm, Source, fingerprint, fingerprint_with_options,
+    BLOB_DOMAIN, FileMode, Fingerprint, FingerprintAlgorithm, Source, fingerprint, fingerprint_in,
+    fingerprint_with_options,
 };
 pub use header::{
     CONTAINER_VERSION, Expect, HEADER_LEN, Header, MAGIC, check, encode as encode_header,
