@@ -184,6 +184,25 @@ pub(crate) fn contents(
     Ok(Contents::Owned(bytes))
 }
 
+/// Reads a whole source file (a CSV table, say) into memory: a regular file opened without
+/// blocking, read in chunks that poll `control`. A FIFO, socket or device is an invalid argument.
+pub fn read_source(path: &Path, control: &Control<'_>) -> Result<Vec<u8>, Error> {
+    let (file, size) = open_regular(path).map_err(|failure| failure.into_error(path))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let mut reader = file.take(size);
+    loop {
+        control.check()?;
+        let read = (&mut reader)
+            .take(READ_CHUNK as u64)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io("read", path, e))?;
+        if read == 0 {
+            break;
+        }
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +228,23 @@ mod tests {
         assert!(failure.describe("snapshot").starts_with("EISDIR"));
         let failure = open_regular(&dir.path().join("nope")).unwrap_err();
         assert!(failure.describe("snapshot").starts_with("ENOENT"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sources_must_be_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, b"k\n1\n").unwrap();
+        assert_eq!(read_source(&path, &Control::default()).unwrap(), b"k\n1\n");
+        assert!(matches!(
+            read_source(std::path::Path::new("/dev/zero"), &Control::default()),
+            Err(Error::InvalidArgument(m)) if m.contains("character device")
+        ));
+        assert!(matches!(
+            read_source(&dir.path().join("nope"), &Control::default()),
+            Err(Error::Io { op: "open", .. })
+        ));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub use blob::{
     put_blob_fingerprinted,
 };
 pub use error::Error;
-pub use file::MAP_THRESHOLD;
+pub use file::{MAP_THRESHOLD, read_source};
 pub use fingerprint::{
     BLOB_DOMAIN, FileMode, Fingerprint, FingerprintAlgorithm, Source, fingerprint, fingerprint_in,
     fingerprint_with_options,
