@@ -63,4 +63,4 @@ mod runner;
 
 pub use alloc::{CountingAllocator, Usage, measure};
 pub use mutate::{CustomMutation, Field, Mutation, Mutator, Region, Role, Shape, Width};
-pub use runner::{FailedCase, Limits, Outcome, Report, Runner, Seed};
+pub use runner::{FailedCase, Limits, Outcome, Report, Runner, Seed, SeedStats};

@@ -84,6 +84,19 @@ pub struct FailedCase {
     pub problem: String,
 }
 
+/// The bounds seen for the cases of one seed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SeedStats {
+    /// Cases made from this seed.
+    pub cases: u64,
+    /// The seed's own length.
+    pub seed_len: usize,
+    /// The largest peak allocation of its cases, as a multiple of their input's length.
+    pub max_alloc_multiple: f64,
+    /// The largest work of its cases, as a multiple of their input's length.
+    pub max_work_multiple: f64,
+}
+
 /// What a run found.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -107,6 +120,8 @@ pub struct Report {
     pub allocation_measured: bool,
     /// The longest input tried.
     pub longest_input: usize,
+    /// The same bounds per seed (small seeds show the fixed overhead, large ones the multiple).
+    pub per_seed: BTreeMap<String, SeedStats>,
     /// Wall-clock time of the run (reported, never asserted).
     pub elapsed: Duration,
 }
@@ -146,7 +161,15 @@ impl fmt::Display for Report {
             },
             self.max_work_multiple,
             self.longest_input
-        )
+        )?;
+        for (name, stats) in &self.per_seed {
+            write!(
+                f,
+                "\n  seed {name:?} ({} bytes): {} cases, peak allocation at most {:.2}x, work at most {:.2}x",
+                stats.seed_len, stats.cases, stats.max_alloc_multiple, stats.max_work_multiple
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -233,6 +256,22 @@ impl Runner {
             report.longest_input = report.longest_input.max(len);
             let run = catch_unwind(AssertUnwindSafe(|| measure(|| target(&bytes))));
             report.cases += 1;
+            let seed_len = seeds
+                .get((index % seeds.len() as u64) as usize)
+                .map_or(0, |s| s.bytes.len());
+            let stats = report.per_seed.entry(seed.clone()).or_insert(SeedStats {
+                seed_len,
+                ..SeedStats::default()
+            });
+            stats.cases += 1;
+            if let Ok((result, usage)) = &run {
+                let per_byte = |n: f64| n / len.max(1) as f64;
+                stats.max_alloc_multiple =
+                    stats.max_alloc_multiple.max(per_byte(usage.peak as f64));
+                if let Ok((_, work)) = result {
+                    stats.max_work_multiple = stats.max_work_multiple.max(per_byte(*work as f64));
+                }
+            }
             let problem = match run {
                 Err(panic) => Some(format!("panicked: {}", panic_text(&panic))),
                 Ok((result, usage)) => {
