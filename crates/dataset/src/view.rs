@@ -924,8 +924,9 @@ impl Table {
     }
 
     /// Full index check in linear time: every slot holds no row or a valid one; an empty slot
-    /// exists; the indexed rows are exactly the first rows of each non-empty key (found with a hash
-    /// map over the key column); and every indexed row is reachable from its key's home slot
+    /// exists; the indexed rows are exactly the first rows of each non-empty key, each once (found
+    /// with a hash map over the key column and a bit per row); and every indexed row is reachable
+    /// from its key's home slot
     /// without crossing an empty slot (checked with the run of occupied slots before each slot,
     /// not by probing, which a crafted index could make quadratic). Returns the occupied slots
     /// and the steps done.
@@ -967,6 +968,8 @@ impl Table {
             return Err(self.corrupt(m.index_off, "index has no empty slot".into()));
         };
         let mut indexed = 0u64;
+        // Rows met in the index, one bit each: a row indexed twice hides another key.
+        let mut met = vec![0u64; (m.rows as usize).div_ceil(64)];
         let mut run = 0usize;
         for step in 1..=slots {
             if step % VERIFY_POLL as usize == 0 {
@@ -984,6 +987,16 @@ impl Table {
             let key = self.cell_bytes(row, key_col)?;
             steps += 1 + key.len() as u64;
             let at = m.index_off + slot * 4;
+            let (word, bit) = (row as usize / 64, 1u64 << (row % 64));
+            match met.get_mut(word) {
+                Some(bits) if *bits & bit == 0 => *bits |= bit,
+                _ => {
+                    return Err(self.corrupt(
+                        at,
+                        format!("index of table {:?} holds row {row} twice", m.name),
+                    ));
+                }
+            }
             if first.get(key) != Some(&row) {
                 return Err(self.corrupt(
                     at,
