@@ -141,7 +141,7 @@ describe('blob snapshots', () => {
 })
 
 describe('datasets', () => {
-  it('reads the CSV vectors of the spec', () => {
+  it('reads the CSV test vectors', () => {
     const d = dir('csv-vectors')
     const open = (csv: string, extra: object = {}) =>
       openDatasetSync({ dir: d, name: `t${Math.random().toString(36).slice(2)}`, version: '1', source: { token: csv }, tables: { t: Buffer.from(csv) }, ...extra }).value.table('t')!

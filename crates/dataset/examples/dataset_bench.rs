@@ -1,6 +1,6 @@
 //! Rough timings of the dataset store on the generated dalle-shaped set (and the large variant
 //! with `--large`): cold build, warm open (header checks, checksum, structure), key lookups.
-//! Run with `cargo run --release -p modforge-store --example store_bench [-- --large]`.
+//! Run with `cargo run --release -p modforge-dataset --example dataset_bench [-- --large]`.
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
-//! The `modforge.dataset@1` payload layout (d.6). Offsets are relative to the payload start and
-//! every section starts 8-byte aligned. Fields are little-endian with alignment 1, read through
-//! `zerocopy`, never through pointer casts.
+//! The `modforge.dataset@1` payload layout (docs/store.md, "Datasets"). Offsets are relative to
+//! the payload start and every section starts 8-byte aligned. Fields are little-endian with
+//! alignment 1, read through `zerocopy`, never through pointer casts.
 
 use zerocopy::little_endian::{U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};

@@ -32,8 +32,8 @@ use modforge_store::{
 use parse::{ParseContext, ParsedTable};
 
 /// The build options that decide the payload, hashed into the fingerprint as canonical JSON
-/// (docs/store.md, "Fingerprints"). Table names are sorted: the order in which tables are given
-/// does not change what is built from them.
+/// (docs/store.md, "Fingerprints" and "Datasets"). Table names are sorted: the order in which
+/// tables are given does not change what is built from them.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CanonicalOptions<'a> {
@@ -275,8 +275,9 @@ impl DatasetPlan {
         found.into_iter().map(|(_, _, p)| p).collect()
     }
 
-    /// Parses and encodes `tables`, writes the snapshot (d.4) and returns the dataset. A failed
-    /// write is reported in [`Opened::persist_error`]. `rejected` is why the disk copy was not used.
+    /// Parses and encodes `tables`, writes the snapshot (docs/store.md, "Writes") and returns the
+    /// dataset. A failed write is reported in [`Opened::persist_error`]. `rejected` is why the
+    /// disk copy was not used.
     pub fn build(
         &self,
         tables: Vec<(String, TableInput)>,

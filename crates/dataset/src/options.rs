@@ -10,7 +10,7 @@ use modforge_store::Source;
 /// One table's input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TableInput {
-    /// A CSV file (RFC 4180 as in c.2).
+    /// A CSV file (RFC 4180 as in docs/store.md, "CSV").
     CsvPath(PathBuf),
     /// CSV text in memory.
     CsvBytes(Vec<u8>),

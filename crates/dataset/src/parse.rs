@@ -1,4 +1,4 @@
-//! Turning CSV text (c.2) or given rows into column-wise tables.
+//! Turning CSV text (docs/store.md, "CSV") or given rows into column-wise tables.
 
 use std::collections::HashSet;
 
@@ -440,8 +440,9 @@ pub(crate) fn count_rows(bytes: &[u8], delimiter: u8) -> u64 {
     records.saturating_sub(1)
 }
 
-/// The `csv` crate accepts end of input inside a quoted field; c.2 makes it an error. Scans the
-/// last record (from `start`) with the same field rules and returns the offending quote's offset.
+/// The `csv` crate accepts end of input inside a quoted field; modforge makes it an error
+/// (docs/store.md, "CSV"). Scans the last record (from `start`) with the same field rules and
+/// returns the offending quote's offset.
 fn unterminated_quote(body: &[u8], start: usize, delimiter: u8) -> Option<usize> {
     let mut i = start;
     while matches!(body.get(i), Some(b'\r' | b'\n')) {

@@ -186,10 +186,10 @@ fn u32_at(bytes: &[u8], pos: usize) -> Option<u32> {
 const POLL_EVERY: usize = 4096;
 
 impl Dataset {
-    /// Validates a dataset snapshot's payload structure (check 8 of the load checks,
-    /// docs/store.md "Datasets"): the canonical layout (every section exactly where the encoder
-    /// puts it, so nothing overlaps), names UTF-8 without NUL and unique, first and last offsets
-    /// of every column, key column and index size, and the build report. Linear in the payload.
+    /// Validates a dataset snapshot's payload structure (check 8; docs/store.md, "Dataset
+    /// structure"): the canonical layout (every section exactly where the encoder puts it, so
+    /// nothing overlaps), names UTF-8 without NUL and unique, first and last offsets of every
+    /// column, key column and index size, and the build report. Linear in the payload.
     pub fn from_snapshot(snapshot: Snapshot) -> Result<Dataset, Reason> {
         match Self::from_snapshot_with(snapshot, &Control::default()) {
             Ok(result) => result,

@@ -1,4 +1,4 @@
-//! The CSV vectors of spec e.1, through the dataset builder.
+//! The CSV vectors (docs/store.md, "CSV"), through the dataset builder.
 
 mod common;
 

@@ -100,7 +100,8 @@ const POLARITY: &[&str] = &["positive", "negative", "neutral"];
 const LANGUAGE: &[&str] = &["plain", "poetic", "formal", "slang"];
 const CATEGORY: &[&str] = &["camera", "subject", "scene", "light"];
 
-/// The dalle tables with their c.1 counts, in the archive's order.
+/// The dalle tables with their counts, in the archive's order (docs/store.md, "Generated data
+/// sets").
 const SPECS: &[Spec] = &[
     Spec {
         name: "adverbs",

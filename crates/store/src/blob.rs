@@ -52,8 +52,9 @@ pub fn open_or_build_blob<E: From<Error>>(
     open_or_build_checked(id, source, hooks, |_| Ok(()), build)
 }
 
-/// Like [`open_or_build_blob`], with the caller's structural check of the payload (step 8 of
-/// d.2): a payload that `validate` refuses is treated as `corrupt` and rebuilt.
+/// Like [`open_or_build_blob`], with the caller's structural check of the payload (check 8,
+/// docs/store.md, "Load checks"): a payload that `validate` refuses is treated as `corrupt` and
+/// rebuilt.
 pub fn open_or_build_checked<E: From<Error>>(
     id: &SnapshotId,
     source: &Source,

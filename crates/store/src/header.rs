@@ -1,4 +1,5 @@
-//! The fixed 192-byte snapshot header (d.1) and the load checks 1–7 of d.2.
+//! The fixed 192-byte snapshot header (docs/store.md, "Snapshot file layout") and the load checks
+//! 0b–7 (docs/store.md, "Load checks").
 
 use modforge_core::Control;
 use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
@@ -195,7 +196,8 @@ pub struct Expect<'a> {
     pub fingerprint: &'a Fingerprint,
 }
 
-/// Runs checks 0b–7 of d.2 on a whole file image, in order. Check 8 belongs to the payload's reader.
+/// Runs checks 0b–7 (docs/store.md, "Load checks") on a whole file image, in order. Check 8
+/// belongs to the payload's reader.
 pub fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
     let wanted = Wanted {
         kind: expect.kind,
@@ -333,8 +335,8 @@ fn checksum(bytes: &[u8], control: &Control<'_>) -> Result<u128, Refusal> {
     Ok(hasher.digest128())
 }
 
-/// Checks 6 and 7 (size, header checksum, payload checksum) plus the reserved fields; shared by
-/// loading and by inspection.
+/// Checks 6 and 7 (size, header checksum, payload checksum) plus the reserved fields
+/// (docs/store.md, "Load checks"); shared by loading and by inspection.
 fn check_integrity(
     image: &[u8],
     raw: &RawHeader,
@@ -380,7 +382,8 @@ fn check_integrity(
 /// Named check outcomes, in the order they ran.
 pub(crate) type NamedChecks = Vec<(&'static str, Result<(), Reason>)>;
 
-/// Runs the checks that need no expectation (0b, 1, 2, 6, 7) for inspection tools.
+/// Runs the checks that need no expectation (0b, 1, 2, 6, 7) for inspection tools (docs/store.md,
+/// "Inspection").
 pub(crate) fn check_standalone(
     image: &[u8],
     control: &Control<'_>,

@@ -1,4 +1,5 @@
-//! Why a snapshot on disk was not used (d.2). Reasons are values, never errors.
+//! Why a snapshot on disk was not used (docs/store.md, "Load checks"). Reasons are values, never
+//! errors.
 
 use std::fmt;
 
@@ -36,7 +37,7 @@ impl ReasonCode {
 pub struct Reason {
     /// The category.
     pub code: ReasonCode,
-    /// What was found (for `missing`, the errno name first, e.g. `ENOENT: ...`).
+    /// What was found (for `missing`, the operating system's message).
     pub detail: String,
     /// Byte offset in the snapshot file, if the failure is tied to one.
     pub offset: Option<u64>,

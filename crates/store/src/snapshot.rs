@@ -1,4 +1,5 @@
-//! Snapshot files: identity, loading (d.2) and writing (d.4).
+//! Snapshot files: identity, loading (docs/store.md, "Load checks") and writing (docs/store.md,
+//! "Writes").
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,7 +137,8 @@ impl Snapshot {
         matches!(self.inner.bytes, Contents::Mapped(_))
     }
 
-    /// Validates an in-memory file image (checks 0b–7 of d.2) as [`load`] would a file.
+    /// Validates an in-memory file image (checks 0b–7, docs/store.md, "Load checks") as [`load`]
+    /// would a file.
     pub fn from_image(
         path: impl Into<PathBuf>,
         image: Vec<u8>,
@@ -192,8 +194,8 @@ impl Snapshot {
     }
 }
 
-/// Runs the load checks 0b–7 of d.2 on a whole file image in memory (the same code [`load`]
-/// runs on a mapped file) and returns its header.
+/// Runs the load checks 0b–7 (docs/store.md, "Load checks") on a whole file image in memory (the
+/// same code [`load`] runs on a mapped file) and returns its header.
 pub fn check_image(
     image: &[u8],
     id: &SnapshotId,
@@ -209,8 +211,8 @@ pub fn check_image(
     )
 }
 
-/// Opens `id`'s file and runs the load checks of d.2 (0–7) against the current fingerprint.
-/// Payload structure (check 8) is the caller's.
+/// Opens `id`'s file and runs the load checks 0–7 (docs/store.md, "Load checks") against the
+/// current fingerprint. Payload structure (check 8) is the caller's.
 pub fn load(id: &SnapshotId, fingerprint: &Fingerprint) -> Result<Snapshot, Reason> {
     let expect = Expect {
         kind: id.kind(),
@@ -373,8 +375,8 @@ pub(crate) fn encode_image(
     image
 }
 
-/// Writes a snapshot atomically (d.4) with the hooks' file layer and returns its path.
-/// The payload is written as given; nothing is modified in place.
+/// Writes a snapshot atomically (docs/store.md, "Writes") with the hooks' file layer and returns
+/// its path. The payload is written as given; nothing is modified in place.
 pub fn write(
     id: &SnapshotId,
     fingerprint: &Fingerprint,

@@ -30,7 +30,8 @@ pub fn csv_table(
 }
 
 /// Recomputes the payload length, payload checksum and header checksum of an image, so a
-/// crafted payload passes checks 6 and 7 and reaches the structural checks.
+/// crafted payload passes checks 6 and 7 and reaches the structural checks (docs/store.md,
+/// "Load checks").
 pub fn reseal(image: &mut [u8]) {
     let payload_len = (image.len() - 192) as u64;
     image[152..160].copy_from_slice(&payload_len.to_le_bytes());

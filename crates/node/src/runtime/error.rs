@@ -1,5 +1,5 @@
 //! The one place where errors of every capability crate become JavaScript `Error` objects with the
-//! stable `code` values listed in the README (architecture section 3).
+//! stable `code` values listed in the README ("Errors").
 
 use modforge_core::{Categorize, Category};
 use napi::bindgen_prelude::{JsObjectValue, JsValue, Object};
