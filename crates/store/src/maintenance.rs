@@ -18,16 +18,23 @@ pub struct Removed {
 }
 
 /// Removes `name`'s snapshots of every version and all its temp and `.del` files from `dir`
-/// (rename to `.del`, then delete). A missing directory removes nothing.
+/// (rename to `.del`, then delete), also those under the name's former encoding. A missing
+/// directory removes nothing.
 pub fn invalidate(dir: &Path, name: &str) -> Result<Removed, Error> {
     names::validate_dir(dir)?;
     names::validate_name(name)?;
-    let swept = write::sweep(
+    let mut swept = write::sweep(
         &OsLayer,
         dir,
         &names::encode_component(name),
         Sweep::Invalidate,
     );
+    // Files of this name under its former encoding (docs/store.md, "File names").
+    if let Some(former) = names::former_encoding(name) {
+        let old = write::sweep(&OsLayer, dir, &former, Sweep::Invalidate);
+        swept.removed += old.removed;
+        swept.deferred += old.deferred;
+    }
     Ok(Removed {
         removed: swept.removed,
         deferred: swept.deferred,

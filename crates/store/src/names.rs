@@ -31,6 +31,26 @@ pub fn encode_component(text: &str) -> String {
     out
 }
 
+/// The encoding of `text` before capitals were written as `+` and the letter (each capital was
+/// `%XX`), when it differs from the current one: the name part of this name's files written by
+/// earlier releases, which sweeps remove (docs/store.md, "File names").
+pub(crate) fn former_encoding(text: &str) -> Option<String> {
+    if !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() * 3);
+    for (i, b) in text.bytes().enumerate() {
+        let keep =
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (b == b'.' && i > 0);
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Some(out)
+}
+
 /// Checks a snapshot name: not empty, and free of U+FFFD, the replacement character a lone
 /// surrogate of a JavaScript string turns into (two different such names would share a file).
 pub fn validate_name(name: &str) -> Result<(), Error> {
@@ -176,6 +196,14 @@ mod tests {
                 panic!("{name:?} and {other:?} both map to {file}");
             }
         }
+    }
+
+    #[test]
+    fn the_former_encoding_is_known_for_names_with_capitals() {
+        assert_eq!(former_encoding("My_Data").as_deref(), Some("%4Dy%5F%44ata"));
+        assert_eq!(former_encoding("nouns"), None);
+        // It can never be a current encoding: capitals are never percent-encoded now.
+        assert_ne!(former_encoding("Nouns").unwrap(), encode_component("Nouns"));
     }
 
     #[test]

@@ -390,7 +390,14 @@ pub fn write(
         payload,
         hooks.created(),
     );
-    write_atomic(id.dir(), id.file_name(), &[&head, payload], hooks)
+    let former = names::former_encoding(id.name());
+    write_atomic(
+        id.dir(),
+        id.file_name(),
+        former.as_deref(),
+        &[&head, payload],
+        hooks,
+    )
 }
 
 /// The outcome of persisting a value that is returned regardless.
@@ -414,7 +421,8 @@ impl Persisted {
 /// Writes a complete image for `id`; IO failures become [`Persisted::Failed`], only an abort is
 /// an error.
 pub fn persist_image(id: &SnapshotId, image: &[u8], hooks: &Hooks<'_>) -> Result<Persisted, Error> {
-    match write_atomic(id.dir(), id.file_name(), &[image], hooks) {
+    let former = names::former_encoding(id.name());
+    match write_atomic(id.dir(), id.file_name(), former.as_deref(), &[image], hooks) {
         Ok(_) => Ok(Persisted::Written),
         Err(Error::Aborted) => Err(Error::Aborted),
         Err(e) => Ok(Persisted::Failed(e)),

@@ -253,3 +253,27 @@ fn an_empty_folder_is_an_invalid_argument_everywhere() {
         Err(Error::InvalidArgument(_))
     ));
 }
+
+#[test]
+fn files_of_the_former_name_encoding_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    // Written by an earlier release, when capitals were percent-encoded.
+    let former = dir.path().join("%4Eouns_1.mfs");
+    std::fs::write(&former, b"an earlier release's snapshot").unwrap();
+    let unrelated = dir.path().join("nouns_1.mfs");
+    std::fs::write(&unrelated, b"another name's file").unwrap();
+    let id = SnapshotId::blob(dir.path(), "Nouns", "2").unwrap();
+    assert_eq!(id.file_name(), "+Nouns_2.mfs");
+    assert!(
+        put_blob(&id, &token("t"), b"v", &Hooks::default())
+            .unwrap()
+            .persisted
+    );
+    assert!(!former.exists(), "the superseded file stays");
+    assert!(unrelated.exists() && id.path().exists());
+
+    std::fs::write(&former, b"again").unwrap();
+    let removed = modforge_store::invalidate(dir.path(), "Nouns").unwrap();
+    assert_eq!(removed.removed, 2);
+    assert!(!former.exists() && !id.path().exists() && unrelated.exists());
+}
