@@ -21,7 +21,7 @@ pub use layout::DATASET_KIND;
 pub use modforge_store::Error;
 pub use options::{DELIMITERS, DatasetOptions, DuplicatePolicy, Keys, RaggedPolicy, TableInput};
 pub use report::{DatasetReport, DuplicateKey, REPORT_LIST_LIMIT, TableReport};
-pub use view::{CellCounts, Dataset, Table};
+pub use view::{CellCounts, CellSection, Dataset, SectionColumn, Table};
 
 use encode::KeyedTable;
 use modforge_core::{Control, Progress, Stage};

@@ -333,6 +333,29 @@ impl Dataset {
     }
 }
 
+/// A table's cells as one run of bytes ([`Table::cell_section`]). Cell `(r, c)` is the text
+/// from `text + o[r]` to `text + o[r + 1]` of column `c`, where `o` are the little-endian `u32`
+/// values starting at byte `offsets`; all positions are relative to `bytes` and 4-byte aligned
+/// for the offsets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellSection<'a> {
+    /// Every column's offsets and text, back to back as in the payload.
+    pub bytes: &'a [u8],
+    /// Where each column's offsets and text start in `bytes`, in column order.
+    pub columns: Vec<SectionColumn>,
+}
+
+/// One column of a [`CellSection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionColumn {
+    /// Byte position of the column's `rowCount + 1` offsets.
+    pub offsets: usize,
+    /// Byte position of the column's text.
+    pub text: usize,
+    /// True when every byte of the text is ASCII (cells can be decoded as Latin-1).
+    pub ascii: bool,
+}
+
 /// What [`Dataset::verify_cells`] walked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CellCounts {
@@ -877,6 +900,43 @@ impl Table {
             Some(row) => self.row(row).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The table's cells as one run of the payload for readers that decode cells themselves
+    /// (the JavaScript facade reads rows from a copy of it): every column's offsets and text,
+    /// checked first like [`Dataset::verify_cells`] checks them (offsets ascending inside the
+    /// text, every cell UTF-8), so a reader may decode cells without further checks. Linear in
+    /// the table's size; polls `control` between columns.
+    pub fn cell_section(&self, control: &Control<'_>) -> Result<CellSection<'_>, Error> {
+        let m = self.meta();
+        let payload = self.payload();
+        for col in 0..m.column_meta.len() {
+            control.check()?;
+            self.verify_column(col, control)?;
+        }
+        let start = m.column_meta.first().map_or(0, |c| c.offsets_off);
+        let end = m
+            .column_meta
+            .last()
+            .map_or(start, |c| c.blob_off + c.blob_len);
+        let bytes = payload
+            .get(start..end)
+            .ok_or_else(|| self.corrupt(start, "table cells outside the payload".into()))?;
+        let columns = m
+            .column_meta
+            .iter()
+            .map(|c| {
+                let text = payload
+                    .get(c.blob_off..c.blob_off + c.blob_len)
+                    .unwrap_or_default();
+                SectionColumn {
+                    offsets: c.offsets_off - start,
+                    text: c.blob_off - start,
+                    ascii: text.is_ascii(),
+                }
+            })
+            .collect();
+        Ok(CellSection { bytes, columns })
     }
 
     /// Checks every offset of column `col` (ascending, inside its text) and every cell's UTF-8;

@@ -564,3 +564,55 @@ fn datasets_are_shared_across_threads() {
         }
     });
 }
+
+#[test]
+fn cell_sections_give_every_cell_from_one_run_of_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = vec![
+        (
+            "t".to_string(),
+            TableInput::Rows {
+                columns: vec!["k".into(), "v".into(), "w".into()],
+                rows: vec![
+                    vec!["a".into(), "é".into(), "".into()],
+                    vec!["bb".into(), "x".into(), "long text".into()],
+                ],
+            },
+        ),
+        (
+            "empty".to_string(),
+            TableInput::Rows {
+                columns: vec!["k".into()],
+                rows: vec![],
+            },
+        ),
+    ];
+    let opened = open_dataset(opts(dir.path(), "s", "1", "s"), tables, &Hooks::default()).unwrap();
+    let t = opened.value.table("t").unwrap();
+    let section = t.cell_section(&modforge_core::Control::default()).unwrap();
+    assert_eq!(section.columns.len(), 3);
+    assert!(section.columns.iter().all(|c| c.offsets % 4 == 0));
+    assert_eq!(
+        section.columns.iter().map(|c| c.ascii).collect::<Vec<_>>(),
+        [true, false, true]
+    );
+    let cell = |r: usize, c: usize| {
+        let col = section.columns[c];
+        let at = |i: usize| {
+            let o = col.offsets + 4 * i;
+            u32::from_le_bytes(section.bytes[o..o + 4].try_into().unwrap()) as usize
+        };
+        std::str::from_utf8(&section.bytes[col.text + at(r)..col.text + at(r + 1)]).unwrap()
+    };
+    for r in 0..2 {
+        for c in 0..3 {
+            assert_eq!(cell(r, c), t.cell(r as u32, c).unwrap());
+        }
+    }
+    let empty = opened.value.table("empty").unwrap();
+    let section = empty
+        .cell_section(&modforge_core::Control::default())
+        .unwrap();
+    assert_eq!(section.columns.len(), 1);
+    assert_eq!(section.bytes.len(), 8, "one offset, padded");
+}

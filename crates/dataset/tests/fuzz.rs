@@ -340,6 +340,16 @@ fn check_case(image: &[u8], fingerprints: &[Fingerprint]) -> Result<(Outcome, u6
                 }
             }
         }
+        // The run of bytes the JavaScript facade decodes rows from: checked like verify.
+        match table.cell_section(&Control::default()) {
+            Ok(section) => {
+                work += section.bytes.len() as u64 / 4;
+                if section.columns.len() != table.columns().len() {
+                    return Err("a cell section lost columns".into());
+                }
+            }
+            Err(e) => corrupt_only(e, "cell section")?,
+        }
         let Some(key_col) = table.key_column() else {
             continue;
         };
