@@ -3,7 +3,7 @@ import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { generateTree, profile, profileSync, type ProfileReport } from '../index'
+import { generateTree, profile, profileSync, type ProfileReport } from 'modforge'
 import { du, findCount, onLinux, onPosix, removeTree, runUnprivileged, scratchDir, tempDir } from './helpers'
 
 const DAY = 86_400

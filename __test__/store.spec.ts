@@ -16,7 +16,7 @@ import {
   openOrBuildSync,
   putBlob,
   type GeneratedDataset,
-} from '../index'
+} from 'modforge'
 import { ROOT, onLinux, onPosix, removeTree, runUnprivileged, tempDir } from './helpers'
 
 let work: string
@@ -203,14 +203,14 @@ describe('datasets', () => {
     const people = value.table('people')!
     expect(people.key).toBe('id')
     expect(people.get('8.5')).toEqual({ name: 'Bo', id: '8.5' })
-    expect([...value.table('pairs')!]).toEqual([{ a: 'x', b: 'y' }, { a: 'z', b: 'w' }])
+    expect([...value.table('pairs')!.rows()]).toEqual([{ a: 'x', b: 'y' }, { a: 'z', b: 'w' }])
     expect(value.table('missing')).toBeUndefined()
     await expect(
       openDataset({ dir: d, name: 'bad', version: '1', source: { token: 'b' }, tables: { t: { columns: ['a'], rows: [[{}]] } } }),
     ).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG', message: expect.stringContaining("table 't', row 0, column 'a'") })
     await expect(
       openDataset({ dir: d, name: 'bad', version: '1', source: { token: 'b' }, tables: { t: { columns: 'a' as never, rows: [] } } }),
-    ).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG', message: expect.stringContaining("table 't'") })
+    ).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG', message: expect.stringContaining('options.tables.t.columns must be an array of strings') })
     await expect(getBlob({ dir: d, name: 'n', version: '1', source: { token: 5 as never } })).rejects.toMatchObject({
       code: 'ERR_MODFORGE_INVALID_ARG',
     })
@@ -257,7 +257,7 @@ describe('datasets', () => {
       const nouns = db.table('nouns')!
       expect(nouns.columns).not.toContain('version')
       let joined = 0
-      for (const noun of nouns) {
+      for (const noun of nouns.rows()) {
         const family = db.table('families')!.get(noun.family)
         const order = family && db.table('orders')!.get(family.order)
         const cls = order && db.table('classes')!.get(order.class)

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path'
 
 import { fdir } from 'fdir'
 
-import { generateTree, profile, type ProfileReport } from '../index'
+import { generateTree, profile, type ProfileReport } from 'modforge'
 import {
   type Measurement,
   type RunPlan,

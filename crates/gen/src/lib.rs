@@ -7,11 +7,14 @@
 //!   (docs/profile.md, "Generated trees").
 //! - [`dataset`]: CSV data sets with the shape of a real game-data export (docs/store.md,
 //!   "Generated data sets").
+//! - [`rom`]: SNES ROM images with correct headers and checksums, HAL blocks at known offsets
+//!   and a JSON manifest (docs/rom.md, "Generated ROMs").
 
 mod error;
 mod rng;
 
 pub mod dataset;
+pub mod rom;
 pub mod tree;
 
 pub use error::Error;

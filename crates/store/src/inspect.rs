@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use modforge_core::Control;
+use modforge_core::{Categorize, Category, Control};
 
 use crate::error::Error;
 use crate::file::{self, OpenFailure, ReadFailure};
-use crate::header::{self, Header};
+use crate::header::{self, HEADER_LEN, Header};
 use crate::names::{self, EntryKind};
 use crate::reason::{Reason, ReasonCode};
 use crate::snapshot::Snapshot;
@@ -41,6 +41,40 @@ pub struct Examination {
     pub checks: Vec<Check>,
     /// What the payload holds, for display (tables and their columns, entry counts, ...).
     pub details: serde_json::Value,
+}
+
+impl Examination {
+    /// The examination of a payload checker that answers with a description of the payload or
+    /// its first failure (byte offsets relative to the payload): a failure becomes a failed check
+    /// (`structure`, or `contents` for a deep check) at its file offset; an abort stays an error.
+    pub fn of<E: Categorize>(
+        deep: bool,
+        outcome: Result<serde_json::Value, E>,
+    ) -> Result<Examination, Error> {
+        let name = if deep { "contents" } else { "structure" };
+        match outcome {
+            Ok(details) => Ok(Examination {
+                checks: vec![Check::new(name, Ok(()))],
+                details,
+            }),
+            Err(err) => {
+                let offset = match err.category() {
+                    Category::Aborted => return Err(Error::Aborted),
+                    Category::Format { offset, .. } => Some(offset),
+                    Category::Corrupt { offset, .. } => offset,
+                    _ => None,
+                };
+                let reason = match offset {
+                    Some(offset) => Reason::corrupt(HEADER_LEN as u64 + offset, err.to_string()),
+                    None => Reason::new(ReasonCode::Corrupt, err.to_string()),
+                };
+                Ok(Examination {
+                    checks: vec![Check::new(name, Err(reason))],
+                    details: serde_json::Value::Null,
+                })
+            }
+        }
+    }
 }
 
 /// A payload kind that [`inspect`] and [`verify`] can check beyond the container.

@@ -188,13 +188,14 @@ pub struct GeneratedDataset {
 fn generate_dataset_now(
     dir: &Path,
     options: DatasetGeneratorOptions,
+    control: &Control<'_>,
 ) -> Result<GeneratedDataset, NodeError> {
     let scale = match options.scale {
         None | Some(DatasetScale::Dalle) => dataset::Scale::Dalle,
         Some(DatasetScale::Large) => dataset::Scale::Large,
     };
     let seed = integer_option("seed", options.seed, 0, u32::MAX as u64)?.unwrap_or(1);
-    let set = dataset::dalle(dir, seed, scale)?;
+    let set = dataset::dalle_with(dir, seed, scale, control)?;
     Ok(GeneratedDataset {
         dir: display(&set.dir),
         version: set.version.clone(),
@@ -213,19 +214,22 @@ fn generate_dataset_now(
     })
 }
 
-/// Writes a seeded CSV data set with the shape of the dalle databases into `dir`, off the main thread.
+/// Writes a seeded CSV data set with the shape of a real game-data export into `dir`, off the main
+/// thread. Progress: stage `generate`, `done`/`total` = data rows.
 #[napi(ts_return_type = "Promise<GeneratedDataset>")]
-pub fn generate_dataset(
-    env: &Env,
+pub fn generate_dataset<'env>(
+    env: &'env Env,
     dir: String,
     options: Option<DatasetGeneratorOptions>,
-) -> napi::Result<PromiseRaw<'_, GeneratedDataset>> {
+    cancel: Option<&CancelFlag>,
+    #[napi(ts_arg_type = "(event: ProgressEvent) => void")] on_progress: Option<ProgressCallback>,
+) -> napi::Result<PromiseRaw<'env, GeneratedDataset>> {
     let options = options.unwrap_or_default();
     promise(
         env,
         "generate",
-        Call::new(None, None),
-        move |_control| generate_dataset_now(Path::new(&dir), options),
+        Call::new(cancel, on_progress),
+        move |control| generate_dataset_now(Path::new(&dir), options, control),
         |_env, generated| Ok(generated),
     )
 }
@@ -237,7 +241,7 @@ pub fn generate_dataset_sync(
     dir: String,
     options: Option<DatasetGeneratorOptions>,
 ) -> napi::Result<GeneratedDataset> {
-    sync(env, |_control| {
-        generate_dataset_now(Path::new(&dir), options.unwrap_or_default())
+    sync(env, |control| {
+        generate_dataset_now(Path::new(&dir), options.unwrap_or_default(), control)
     })
 }

@@ -14,7 +14,11 @@ use super::reason::RejectReason;
 use crate::runtime::{Call, CancelFlag, promise, sync};
 
 /// Every payload kind whose structure `inspect` and `verify` check.
-const PAYLOADS: &[&dyn PayloadKind] = &[&modforge_dataset::DatasetPayload];
+const PAYLOADS: &[&dyn PayloadKind] = &[
+    &modforge_dataset::DatasetPayload,
+    &modforge_rom::RomCachePayload::BLOB,
+    &modforge_rom::RomCachePayload::THUMB,
+];
 
 /// Header fields of a snapshot file.
 #[napi(object, object_from_js = false)]

@@ -7,7 +7,7 @@ use napi::Env;
 use napi::bindgen_prelude::PromiseRaw;
 use napi_derive::napi;
 
-use crate::runtime::{Call, promise, sync};
+use crate::runtime::{Call, CancelFlag, promise, sync};
 
 /// Files removed by `invalidate` or `cleanStore`.
 #[napi(object, object_from_js = false)]
@@ -50,12 +50,19 @@ pub fn invalidate_sync(env: &Env, dir: String, name: String) -> napi::Result<Rem
 /// Removes temp (`.tmp`) and deferred-deletion (`.del`) files of every snapshot in `dir`, off the
 /// main thread (run it when no writer is active).
 #[napi(ts_return_type = "Promise<Removed>")]
-pub fn clean_store(env: &Env, dir: String) -> napi::Result<PromiseRaw<'_, Removed>> {
+pub fn clean_store<'env>(
+    env: &'env Env,
+    dir: String,
+    cancel: Option<&CancelFlag>,
+) -> napi::Result<PromiseRaw<'env, Removed>> {
     promise(
         env,
         "store",
-        Call::new(None, None),
-        move |_control| Ok(store::clean(Path::new(&dir))?),
+        Call::new(cancel, None),
+        move |control| {
+            control.check()?;
+            Ok(store::clean(Path::new(&dir))?)
+        },
         |_env, removed| Ok(removed.into()),
     )
 }
