@@ -274,10 +274,12 @@ describe('Sync suffix', () => {
         'getBlobSync',
         'inspectSnapshotSync',
         'invalidateSync',
+        'openDatasetFileSync',
         'openDatasetSync',
         'openOrBuildSync',
         'profileSync',
         'putBlobSync',
+        'readBlobFileSync',
         'verifySnapshotsSync',
       ].sort(),
     )
