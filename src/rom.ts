@@ -171,7 +171,7 @@ export interface RomEdit {
 export interface PatchOptions {
   /** Stops the write; nothing is left behind (no temp file, `dest` untouched). */
   signal?: AbortSignal
-  /** `{ stage: 'write', done, total }` in bytes, then `{ stage: 'patch', done: 1, total: 1 }`. */
+  /** `{ stage: 'patch', done: 0, total: 1 }`, `{ stage: 'write', done, total }` in bytes (per MiB written), then `{ stage: 'patch', done: 1, total: 1 }`; throttled, so a small ROM may show only the `patch` events. */
   onProgress?: ProgressListener<'write' | 'patch'>
 }
 
@@ -202,7 +202,18 @@ export interface DecodeTilesOptions {
 }
 
 /** A sheet for {@link encodeTiles}: indices (as {@link decodeTiles} returns them), or RGBA pixels. */
-export type TileSheetInput = { width: number; height: number; indices: Uint8Array } | { width: number; height: number; rgba: Uint8Array }
+export type TileSheetInput = {
+  width: number
+  height: number
+  /** One palette index per pixel (as {@link decodeTiles} returns them). */
+  indices?: Uint8Array | null
+  /** RGBA pixels, matched to indices through `options.palette`. */
+  rgba?: Uint8Array | null
+  /** Ignored (a {@link decodeTiles} result can be passed back as it is). */
+  tiles?: number
+  /** Ignored. */
+  partialTile?: boolean
+}
 
 /** Options of {@link encodeTiles}. */
 export interface EncodeTilesOptions {
@@ -388,8 +399,10 @@ const ENCODE_TILES = optionsOf<Omit<EncodeTilesOptions, 'palette'> & { palette?:
   match: optional(oneOf('exact', 'nearest')),
 })
 const sheetSide = integer(8, 1 << 16)
-const INDEX_SHEET = object<{ width: number; height: number; indices: Buffer }>({ width: sheetSide, height: sheetSide, indices: buffer }, '{ width, height, indices } or { width, height, rgba }')
-const RGBA_SHEET = object<{ width: number; height: number; rgba: Buffer }>({ width: sheetSide, height: sheetSide, rgba: buffer }, '{ width, height, indices } or { width, height, rgba }')
+const SHEET = object<{ width: number; height: number; indices?: Buffer; rgba?: Buffer; tiles?: number; partialTile?: boolean }>(
+  { width: sheetSide, height: sheetSide, indices: optional(buffer), rgba: optional(buffer), tiles: optional(integer(0)), partialTile: optional(boolean) },
+  '{ width, height, indices } or { width, height, rgba }',
+)
 
 const GENERATE_FIELDS = {
   layout: optional(oneOf<binding.RomLayout>('lorom', 'loromFast', 'hirom', 'exhirom', 'sa1', 'noise')),
@@ -723,18 +736,18 @@ export function decodeTiles(bytes: Uint8Array, options?: DecodeTilesOptions): bi
 
 /**
  * Encodes a sheet as SNES tiles: indices as {@link decodeTiles} returns them, or RGBA pixels
- * mapped to indices through `palette` (`exact` at 5-bit precision, or `nearest`).
+ * mapped to indices through `palette` (`exact` at 5-bit precision, or `nearest`). A sheet with
+ * both (a {@link decodeTiles} result rendered with a palette) is read from `rgba` when
+ * `options.palette` is given (an edited picture), else from `indices`.
  */
 export function encodeTiles(sheet: TileSheetInput, options?: EncodeTilesOptions): Buffer {
-  const label = 'encodeTiles(): sheet'
-  const keys = entries(sheet, label, '{ width, height, indices } or { width, height, rgba }').map(([key]) => key)
+  const { width, height, indices, rgba } = SHEET(sheet, 'encodeTiles(): sheet')
   const { format, tiles, palette: colours, transparent, match } = ENCODE_TILES(options, 'encodeTiles(): options')
-  if (keys.includes('rgba')) {
-    const { width, height, rgba } = RGBA_SHEET(sheet, label)
+  if (rgba && (colours || !indices)) {
     if (!colours) throw invalidArg('encodeTiles(): options.palette is required for RGBA pixels')
     return native.encodeTiles(rgba, { width, height, format, tiles, pixels: 'rgba', palette: colours, transparent, match })
   }
-  const { width, height, indices } = INDEX_SHEET(sheet, label)
+  if (!indices) throw invalidArg('encodeTiles(): sheet needs indices or rgba pixels')
   return native.encodeTiles(indices, { width, height, format, tiles, pixels: 'indices' })
 }
 
