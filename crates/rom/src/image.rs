@@ -146,7 +146,10 @@ mod tests {
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
-        assert_eq!((info.width, info.height, info.color_type), (3, 2, png::ColorType::Rgba));
+        assert_eq!(
+            (info.width, info.height, info.color_type),
+            (3, 2, png::ColorType::Rgba)
+        );
         assert_eq!(&buf[..info.buffer_size()], &rgba[..]);
         assert!(png_rgba(&rgba, 3, 3).is_err());
         assert!(png_rgba(&[], 0, 0).is_err());

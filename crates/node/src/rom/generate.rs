@@ -148,7 +148,8 @@ fn generate_now(
         blocks as usize,
     );
     spec.copier_header = options.copier_header.unwrap_or(false);
-    spec.block_tiles = integer_option("blockTiles", options.block_tiles, 1, 2048)?.map(|t| t as usize);
+    spec.block_tiles =
+        integer_option("blockTiles", options.block_tiles, 1, 2048)?.map(|t| t as usize);
     let seed = integer_option("seed", options.seed, 0, u32::MAX as u64)?.unwrap_or(1);
     control.report(Progress::of(Stage::Generate, 0, 1).at(&file));
     let generated = gen_rom::generate(&spec, seed).map_err(NodeError::from)?;
@@ -217,5 +218,7 @@ pub fn generate_rom_sync(
     path: String,
     options: Option<RomGeneratorOptions>,
 ) -> napi::Result<GeneratedRom> {
-    rom_sync(env, || generate_now(&path, options.unwrap_or_default(), &Control::default()))
+    rom_sync(env, || {
+        generate_now(&path, options.unwrap_or_default(), &Control::default())
+    })
 }

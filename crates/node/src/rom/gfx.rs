@@ -251,7 +251,8 @@ pub fn encode_tiles(env: &Env, pixels: &[u8], options: EncodeTilesOptions) -> na
     rom_sync(env, || {
         let format: TileFormat = options.format.map_or(TileFormat::Bpp4, Into::into);
         let width = integer_option("width", Some(options.width), 8, 1 << 16)?.unwrap_or(8) as u32;
-        let height = integer_option("height", Some(options.height), 8, 1 << 16)?.unwrap_or(8) as u32;
+        let height =
+            integer_option("height", Some(options.height), 8, 1 << 16)?.unwrap_or(8) as u32;
         let tiles = integer_option("tiles", options.tiles, 0, 1 << 24)?.map(|t| t as u32);
         let indices: Vec<u8>;
         let source = match options.pixels.unwrap_or(PixelKind::Indices) {

@@ -112,7 +112,8 @@ fn rom_sync<T>(env: &Env, work: impl FnOnce() -> Result<T, Failure>) -> napi::Re
 
 /// A ROM offset or size from JavaScript: a non-negative integer up to 2^53 - 1.
 fn offset_arg(name: &str, value: f64) -> Result<u64, NodeError> {
-    size_option(name, Some(value))?.ok_or_else(|| NodeError::InvalidArg(format!("{name} is missing")))
+    size_option(name, Some(value))?
+        .ok_or_else(|| NodeError::InvalidArg(format!("{name} is missing")))
 }
 
 /// Per-item error of a batch (`extract`, `thumbnails`): never a rejected batch.

@@ -137,7 +137,9 @@ impl RomOpenOptions {
         if let Some(blocks) = self.sa1_blocks {
             let values: Vec<u8> = blocks
                 .iter()
-                .map(|&b| integer_option("sa1Blocks[]", Some(b), 0, 7).map(|v| v.unwrap_or(0) as u8))
+                .map(|&b| {
+                    integer_option("sa1Blocks[]", Some(b), 0, 7).map(|v| v.unwrap_or(0) as u8)
+                })
                 .collect::<Result<_, _>>()?;
             options.sa1_blocks = values.try_into().map_err(|v: Vec<u8>| {
                 NodeError::InvalidArg(format!(
@@ -336,7 +338,7 @@ pub fn rom_open<'env>(
         "rom",
         Call::new(None, None),
         move |_control| open_now(&path, options),
-        |env, file| register(env, file),
+        register,
     )
 }
 

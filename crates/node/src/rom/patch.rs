@@ -38,7 +38,12 @@ fn edits_of(edits: &[RomEdit]) -> Result<Vec<(u64, Vec<u8>)>, NodeError> {
     edits
         .iter()
         .enumerate()
-        .map(|(i, e)| Ok((offset_arg(&format!("edits[{i}].offset"), e.offset)?, e.bytes.to_vec())))
+        .map(|(i, e)| {
+            Ok((
+                offset_arg(&format!("edits[{i}].offset"), e.offset)?,
+                e.bytes.to_vec(),
+            ))
+        })
         .collect()
 }
 
@@ -86,7 +91,12 @@ pub fn rom_patch<'env>(
 
 /// [`rom_patch`] on the calling thread.
 #[napi]
-pub fn rom_patch_sync(env: &Env, handle: u32, dest: String, edits: Vec<RomEdit>) -> napi::Result<PatchResult> {
+pub fn rom_patch_sync(
+    env: &Env,
+    handle: u32,
+    dest: String,
+    edits: Vec<RomEdit>,
+) -> napi::Result<PatchResult> {
     rom_sync(env, || {
         let edits = edits_of(&edits)?;
         Ok::<_, Failure>(run(handle, &dest, &edits, &Control::default())?)

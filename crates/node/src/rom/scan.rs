@@ -44,7 +44,11 @@ impl ScanOptions {
             None => defaults.min_score,
         };
         Ok(rom::ScanOptions {
-            start: self.start.map(|s| offset_arg("start", s)).transpose()?.unwrap_or(0),
+            start: self
+                .start
+                .map(|s| offset_arg("start", s))
+                .transpose()?
+                .unwrap_or(0),
             end: self.end.map(|e| offset_arg("end", e)).transpose()?,
             step: integer_option("step", self.step, 1, 1 << 32)?.unwrap_or(1),
             strict: self.strict.unwrap_or(defaults.strict),
@@ -70,7 +74,11 @@ pub struct ScanHit {
     pub score: f64,
 }
 
-fn run(handle: u32, options: &rom::ScanOptions, control: &Control<'_>) -> Result<Vec<ScanHit>, NodeError> {
+fn run(
+    handle: u32,
+    options: &rom::ScanOptions,
+    control: &Control<'_>,
+) -> Result<Vec<ScanHit>, NodeError> {
     Ok(rom_of(handle)?
         .scan(options, control)?
         .into_iter()
@@ -108,7 +116,11 @@ pub fn rom_scan<'env>(
 
 /// [`rom_scan`] on the calling thread (the candidates are still evaluated in parallel).
 #[napi]
-pub fn rom_scan_sync(env: &Env, handle: u32, options: Option<ScanOptions>) -> napi::Result<Vec<ScanHit>> {
+pub fn rom_scan_sync(
+    env: &Env,
+    handle: u32,
+    options: Option<ScanOptions>,
+) -> napi::Result<Vec<ScanHit>> {
     rom_sync(env, || {
         let options = options.unwrap_or_default().resolve()?;
         Ok::<_, Failure>(run(handle, &options, &Control::default())?)

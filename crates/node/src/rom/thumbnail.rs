@@ -80,12 +80,16 @@ impl ThumbnailOptions {
     fn resolve(self) -> Result<rom::ThumbnailOptions, NodeError> {
         let defaults = rom::ThumbnailOptions::default();
         let side = |name: &str, v: Option<f64>, default: u32| {
-            integer_option(name, v, 1, u64::from(rom::MAX_BOX)).map(|s| s.map_or(default, |s| s as u32))
+            integer_option(name, v, 1, u64::from(rom::MAX_BOX))
+                .map(|s| s.map_or(default, |s| s as u32))
         };
-        let tile_format: rom::gfx::TileFormat = self.tile_format.map_or(defaults.tile_format, Into::into);
+        let tile_format: rom::gfx::TileFormat =
+            self.tile_format.map_or(defaults.tile_format, Into::into);
         let priority = match self.priority {
             None => 0,
-            Some(p) if p.fract() == 0.0 && p >= f64::from(i32::MIN) && p <= f64::from(i32::MAX) => p as i32,
+            Some(p) if p.fract() == 0.0 && p >= f64::from(i32::MIN) && p <= f64::from(i32::MAX) => {
+                p as i32
+            }
             Some(p) => {
                 return Err(NodeError::InvalidArg(format!(
                     "option `priority` must be a 32-bit integer, got {p}"
@@ -187,8 +191,10 @@ impl Drop for Answer {
         if self.settlement.armed.load(Ordering::Acquire) {
             pending().remove(&self.request);
             self.settlement.settle(Box::new(|env| {
-                Err(NodeError::Internal("the thumbnail request was dropped unanswered".into())
-                    .into_napi(&env))
+                Err(
+                    NodeError::Internal("the thumbnail request was dropped unanswered".into())
+                        .into_napi(&env),
+                )
             }));
         }
     }
@@ -235,9 +241,15 @@ pub fn rom_thumbnail<'env>(
         };
         // Held while queueing, so a withdrawal cannot look for the request before it is listed.
         let mut listed = pending();
-        let ticket = file.submit_thumbnail(offset, &options, move |result| answer.deliver(result))?;
+        let ticket =
+            file.submit_thumbnail(offset, &options, move |result| answer.deliver(result))?;
         settlement.armed.store(true, Ordering::Release);
-        if settlement.deferred.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+        if settlement
+            .deferred
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
             listed.insert(
                 request,
                 Pending {
@@ -397,7 +409,11 @@ mod tests {
             priority: Some(1e12),
             ..ThumbnailOptions::default()
         };
-        let err = options.resolve().err().map(|e| e.message()).unwrap_or_default();
+        let err = options
+            .resolve()
+            .err()
+            .map(|e| e.message())
+            .unwrap_or_default();
         assert!(err.contains("`priority`"), "{err}");
         let ok = ThumbnailOptions {
             priority: Some(-3.0),
