@@ -270,6 +270,7 @@ describe('Sync suffix', () => {
       [
         'cleanStoreSync',
         'generateDatasetSync',
+        'generateRomSync',
         'generateTreeSync',
         'getBlobSync',
         'inspectSnapshotSync',

@@ -34,7 +34,7 @@ describe('the modforge command', () => {
   it('prints help for the command and every subcommand', () => {
     const top = modforge('--help')
     expect(top.code).toBe(0)
-    for (const name of ['profile', 'store', 'generate', 'demo']) {
+    for (const name of ['profile', 'store', 'generate', 'rom', 'hal', 'demo']) {
       expect(top.stdout).toContain(name)
       const sub = modforge(name, '--help')
       expect(sub.code).toBe(0)
@@ -124,6 +124,9 @@ describe('the modforge command', () => {
     expect(result.stdout).toContain('1. Directory profiler')
     expect(result.stdout).toContain('2. Snapshot store')
     expect(result.stdout).toMatch(/loaded from disk: true/)
+    expect(result.stdout).toContain('3. SNES ROM reader')
+    expect(result.stdout).toMatch(/120 of 120 generated blocks at their exact offset and length/)
+    expect(result.stdout).toMatch(/header "MODFORGE DEMO SA1 4M": sa1, map mode \$23, chipset \$35, checksum 0x[0-9A-F]{4} valid/)
     expect(result.stdout).toMatch(/done in/)
   }, 300_000)
 })
@@ -257,7 +260,7 @@ describe('the defects first users hit on the command line', () => {
     mkdirSync(empty)
     const profiled = loaded('profile', empty, '--json')
     expect(profiled).toEqual(expect.arrayContaining(['dist/cli/profile.js', 'dist/src/profile.js', 'dist/binding.js']))
-    for (const file of ['dist/src/store.js', 'dist/src/dataset.js', 'dist/src/generate.js', 'dist/cli/store.js', 'dist/cli/demo.js', 'dist/index.js']) {
+    for (const file of ['dist/src/store.js', 'dist/src/dataset.js', 'dist/src/generate.js', 'dist/src/rom.js', 'dist/cli/store.js', 'dist/cli/rom.js', 'dist/cli/hal.js', 'dist/cli/demo.js', 'dist/index.js']) {
       expect(profiled).not.toContain(file)
     }
     const help = loaded('--help')

@@ -12,6 +12,8 @@ export const modforge = group({
     profile: lazy('profile a folder tree: counts, sizes, extensions, largest files, errors', () => (require('./profile') as typeof import('./profile')).profileCommand),
     store: lazy('inspect, verify, build and clean snapshot files', () => (require('./store') as typeof import('./store')).storeCommands),
     generate: lazy('write seeded test data: a folder tree or a CSV data set', () => (require('./generate') as typeof import('./generate')).generateCommands),
+    rom: lazy('SNES ROMs: header, HAL blocks, scanning, tile sheets', () => (require('./rom') as typeof import('./rom')).romCommands),
+    hal: lazy('HAL compression of SNES games: decompress and compress (exhal/inhal)', () => (require('./hal') as typeof import('./hal')).halCommands),
     demo: lazy('run every capability on generated sample data and show the timings', () => (require('./demo') as typeof import('./demo')).demoCommand),
   },
 })

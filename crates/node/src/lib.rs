@@ -9,5 +9,6 @@
 mod dataset;
 mod generate;
 mod profile;
+mod rom;
 mod runtime;
 mod store;
