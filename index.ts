@@ -3,7 +3,8 @@
  * modforge: native-speed building blocks for game-modding tools and asset pipelines.
  *
  * The public entry: every capability's functions and types. Each capability is also its own
- * entry point (`modforge/profile`, `modforge/store`, `modforge/dataset`, `modforge/generate`, `modforge/overlay`),
+ * entry point (`modforge/profile`, `modforge/store`, `modforge/dataset`, `modforge/generate`,
+ * `modforge/overlay`, `modforge/rom`),
  * which loads only that part.
  *
  * Every error thrown or rejected carries a stable `code` (see {@link ErrorCode}). Promise-returning
@@ -16,3 +17,4 @@ export * from './src/store'
 export * from './src/dataset'
 export * from './src/generate'
 export * from './src/overlay'
+export * from './src/rom'

@@ -14,6 +14,8 @@ export const modforge = group({
     generate: lazy('write seeded test data: a folder tree or a CSV data set', () => (require('./generate') as typeof import('./generate')).generateCommands),
     overlay: lazy('build League of Legends WAD overlays from mods; analyse a mod', () => (require('./overlay') as typeof import('./overlay')).overlayCommands),
     wad: lazy('list and extract League of Legends WAD archives', () => (require('./overlay') as typeof import('./overlay')).wadCommands),
+    rom: lazy('SNES ROMs: header, HAL blocks, scanning, tile sheets', () => (require('./rom') as typeof import('./rom')).romCommands),
+    hal: lazy('HAL compression of SNES games: decompress and compress (exhal/inhal)', () => (require('./hal') as typeof import('./hal')).halCommands),
     demo: lazy('run every capability on generated sample data and show the timings', () => (require('./demo') as typeof import('./demo')).demoCommand),
   },
 })

@@ -428,7 +428,7 @@ pub(crate) fn load(state_dir: &Path, mod_id: &str, fp: u64) -> Cached {
             _ => Cached::Miss,
         };
     }
-    let Ok(image) = std::fs::read(id.path()) else {
+    let Ok(image) = modforge_store::read_source(&id.path(), &Control::default()) else {
         return Cached::Miss;
     };
     let Some(stored) = Header::decode(&image).and_then(|h| h.fingerprint()) else {

@@ -87,7 +87,7 @@ impl HashList {
 
     /// Reads and parses a hash-list file.
     pub fn load(path: &Path) -> Result<HashList> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        let bytes = modforge_store::read_source(path, &Control::default())?;
         Ok(HashList::parse(&String::from_utf8_lossy(&bytes)))
     }
 
@@ -270,7 +270,7 @@ pub fn extract_wad(
             }
         }
         let (dir, file_name) = target.unwrap_or_else(|| (out_dir.to_path_buf(), hex));
-        modforge_store::write_file(&dir, &file_name, &[&plain], &hooks)?;
+        modforge_store::write_file(&dir.join(&file_name), &plain, &hooks)?;
         report.written += 1;
     }
     control.report(Progress::of(Stage::Extract, total, total));

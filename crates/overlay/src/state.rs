@@ -210,7 +210,7 @@ impl SkipView {
 
 /// Loads the skip view; `None` when absent, unreadable, or naming unsafe paths.
 pub(crate) fn load_skip_view(state_dir: &Path) -> Option<SkipView> {
-    let bytes = std::fs::read(state_dir.join(STATE_FILE)).ok()?;
+    let bytes = read_record(&state_dir.join(STATE_FILE))?;
     let view: SkipView = serde_json::from_slice(&bytes).ok()?;
     let safe = view
         .wad_fingerprints
@@ -224,7 +224,7 @@ pub(crate) fn load_skip_view(state_dir: &Path) -> Option<SkipView> {
 /// Loads the state; `None` when absent, unreadable, or unsafe. Keys written with `\`
 /// separators (by a Windows build of another tool) are read with `/`.
 pub(crate) fn load(state_dir: &Path) -> Option<State> {
-    let bytes = std::fs::read(state_dir.join(STATE_FILE)).ok()?;
+    let bytes = read_record(&state_dir.join(STATE_FILE))?;
     let mut state: State = serde_json::from_slice(&bytes).ok()?;
     if !state.keys_are_safe() {
         return None;
@@ -245,15 +245,20 @@ pub(crate) fn load(state_dir: &Path) -> Option<State> {
     Some(state)
 }
 
+/// The bytes of a record in the state folder; `None` when it is absent, unreadable or not a
+/// regular file (a FIFO or device put in its place is refused without blocking).
+fn read_record(path: &Path) -> Option<Vec<u8>> {
+    modforge_store::read_source(path, &modforge_core::Control::default()).ok()
+}
+
 /// Saves the state atomically.
 pub(crate) fn save(state_dir: &Path, state: &State) -> Result<()> {
     let mut text = serde_json::to_vec_pretty(state)
         .map_err(|e| Error::Internal(format!("state serialisation: {e}")))?;
     text.push(b'\n');
     modforge_store::write_file(
-        state_dir,
-        STATE_FILE,
-        &[&text],
+        &state_dir.join(STATE_FILE),
+        &text,
         &modforge_store::Hooks::default(),
     )?;
     Ok(())
@@ -285,9 +290,8 @@ pub(crate) fn save_conflicts(
         .map_err(|e| Error::Internal(format!("conflicts serialisation: {e}")))?;
     text.push(b'\n');
     modforge_store::write_file(
-        state_dir,
-        CONFLICTS_FILE,
-        &[&text],
+        &state_dir.join(CONFLICTS_FILE),
+        &text,
         &modforge_store::Hooks::default(),
     )?;
     Ok(())
@@ -295,8 +299,7 @@ pub(crate) fn save_conflicts(
 
 /// Loads the conflicts report (empty when absent or unreadable).
 pub(crate) fn load_conflicts(state_dir: &Path) -> (Vec<Conflict>, Vec<Warning>) {
-    std::fs::read(state_dir.join(CONFLICTS_FILE))
-        .ok()
+    read_record(&state_dir.join(CONFLICTS_FILE))
         .and_then(|b| serde_json::from_slice::<ConflictsFile>(&b).ok())
         .map(|f| (f.conflicts, f.warnings))
         .unwrap_or_default()

@@ -1,18 +1,18 @@
 //! Snapshot files: identity, loading (docs/store.md, "Load checks") and writing (docs/store.md,
 //! "Writes").
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memmap2::Mmap;
+use modforge_core::Control;
 
 use crate::error::Error;
+use crate::file::{self, Contents, ReadFailure};
 use crate::fingerprint::Fingerprint;
-use crate::header::{self, Expect, HEADER_LEN, Header};
+use crate::header::{self, Expect, HEADER_LEN, Header, Wanted};
 use crate::hooks::Hooks;
 use crate::names;
-use crate::reason::{Reason, ReasonCode};
+use crate::reason::{Reason, ReasonCode, Refusal};
 use crate::write::write_atomic;
 
 /// Names one snapshot: the directory, the user's name, the data version and the payload kind.
@@ -27,19 +27,22 @@ pub struct SnapshotId {
 }
 
 impl SnapshotId {
-    /// Validates and builds an id. `kind`: 1–32 bytes of `[a-z0-9._@/-]`; `version`: 1–64 bytes
-    /// of UTF-8 without NUL; the encoded file name must fit in 255 bytes.
+    /// Validates and builds an id. `dir`: not empty; `kind`: 1–32 bytes of `[a-z0-9._@/-]`;
+    /// `version`: 1–64 bytes of UTF-8 without NUL or U+FFFD; the encoded file name must fit in
+    /// 255 bytes (docs/store.md, "File names").
     pub fn new(
         dir: impl Into<PathBuf>,
         name: &str,
         version: &str,
         kind: &str,
     ) -> Result<Self, Error> {
+        let dir = dir.into();
+        names::validate_dir(&dir)?;
         header::validate_kind(kind)?;
         header::validate_version(version)?;
         let file_name = names::snapshot_file_name(name, version)?;
         Ok(SnapshotId {
-            dir: dir.into(),
+            dir,
             name: name.into(),
             version: version.into(),
             kind: kind.into(),
@@ -92,14 +95,9 @@ pub struct Snapshot {
 }
 
 struct Inner {
-    bytes: Bytes,
+    bytes: Contents,
     path: PathBuf,
     header: Header,
-}
-
-enum Bytes {
-    Mapped(Mmap),
-    Owned(Vec<u8>),
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -115,10 +113,7 @@ impl std::fmt::Debug for Snapshot {
 impl Snapshot {
     /// The whole file: header then payload.
     pub fn image(&self) -> &[u8] {
-        match &self.inner.bytes {
-            Bytes::Mapped(map) => map,
-            Bytes::Owned(vec) => vec,
-        }
+        self.inner.bytes.bytes()
     }
 
     /// The payload (the file after the 192-byte header).
@@ -136,9 +131,10 @@ impl Snapshot {
         &self.inner.header
     }
 
-    /// True when served from a memory map of the file, false when held in memory.
+    /// True when served from a memory map of the file (files over 64 MiB), false when held in
+    /// memory (smaller files, read whole; values built in this process).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.inner.bytes, Bytes::Mapped(_))
+        matches!(self.inner.bytes, Contents::Mapped(_))
     }
 
     /// Validates an in-memory file image (checks 0b–7, docs/store.md, "Load checks") as [`load`]
@@ -166,18 +162,18 @@ impl Snapshot {
         let header = header::check(&image, expect)?;
         Ok(Snapshot {
             inner: Arc::new(Inner {
-                bytes: Bytes::Owned(image),
+                bytes: Contents::Owned(image),
                 path,
                 header,
             }),
         })
     }
 
-    /// Wraps a mapped file whose header has already been checked.
-    pub(crate) fn from_map(path: PathBuf, map: Mmap, header: Header) -> Snapshot {
+    /// Wraps a file's bytes whose header has already been checked.
+    pub(crate) fn from_contents(path: PathBuf, bytes: Contents, header: Header) -> Snapshot {
         Snapshot {
             inner: Arc::new(Inner {
-                bytes: Bytes::Mapped(map),
+                bytes,
                 path,
                 header,
             }),
@@ -190,7 +186,7 @@ impl Snapshot {
             .ok_or_else(|| Error::InvalidArgument("image shorter than a header".into()))?;
         Ok(Snapshot {
             inner: Arc::new(Inner {
-                bytes: Bytes::Owned(image),
+                bytes: Contents::Owned(image),
                 path,
                 header,
             }),
@@ -226,58 +222,143 @@ pub fn load(id: &SnapshotId, fingerprint: &Fingerprint) -> Result<Snapshot, Reas
     load_path(&id.path(), &expect)
 }
 
+/// [`load`] polling `control` for cancellation while the file is read and its checksum computed:
+/// the outer error is [`Error::Aborted`], the inner one why the file cannot be used.
+pub fn load_with(
+    id: &SnapshotId,
+    fingerprint: &Fingerprint,
+    control: &Control<'_>,
+) -> Result<Result<Snapshot, Reason>, Error> {
+    let expect = Expect {
+        kind: id.kind(),
+        version: Some(id.version()),
+        fingerprint,
+    };
+    load_path_with(&id.path(), &expect, control)
+}
+
 /// Opens the file at `path` and runs the load checks against `expect` (docs/store.md, "Load
 /// checks"); the payload's own structure is the caller's to check.
 pub fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Reason> {
-    let map = map_file(path)?;
-    let header = header::check(&map, expect)?;
-    Ok(Snapshot {
-        inner: Arc::new(Inner {
-            bytes: Bytes::Mapped(map),
-            path: path.to_path_buf(),
-            header,
-        }),
-    })
+    let wanted = Wanted {
+        kind: expect.kind,
+        version: expect.version,
+        fingerprint: Some(expect.fingerprint),
+    };
+    open_checked(path, &wanted, &Control::default()).map_err(rejected_only)
 }
 
-/// Opens and maps a file after checking that it is a regular file of at least a header's size
-/// (checks 0 and 0b of docs/store.md, "Load checks": mapping a zero-length file fails on POSIX).
-pub(crate) fn map_file(path: &Path) -> Result<Mmap, Reason> {
-    let missing = |e: &std::io::Error| Reason::new(ReasonCode::Missing, e.to_string());
-    let file = File::open(path).map_err(|e| {
-        // Windows refuses to open a directory as a file; name it the same on every platform.
-        if path.is_dir() {
-            Reason::new(
-                ReasonCode::Missing,
-                "EISDIR: a directory is in the snapshot's place",
-            )
-        } else {
-            missing(&e)
-        }
-    })?;
-    let meta = file.metadata().map_err(|e| missing(&e))?;
-    if meta.is_dir() {
-        return Err(Reason::new(
+/// [`load_path`] polling `control` for cancellation (outer error [`Error::Aborted`]).
+pub fn load_path_with(
+    path: &Path,
+    expect: &Expect<'_>,
+    control: &Control<'_>,
+) -> Result<Result<Snapshot, Reason>, Error> {
+    let wanted = Wanted {
+        kind: expect.kind,
+        version: expect.version,
+        fingerprint: Some(expect.fingerprint),
+    };
+    match open_checked(path, &wanted, control) {
+        Ok(snapshot) => Ok(Ok(snapshot)),
+        Err(Refusal::Rejected(reason)) => Ok(Err(reason)),
+        Err(Refusal::Aborted) => Err(Error::Aborted),
+    }
+}
+
+/// Opens a snapshot file shipped with an application: every container check (size, magic,
+/// container version, length, checksums) and the `kind`, but no data version and no source
+/// fingerprint, since there is no source to compare (docs/store.md, "Shipped snapshots").
+/// A file that fails is an error: [`Error::Io`] when it cannot be opened, [`Error::Format`] for
+/// another kind or container version, [`Error::Corrupt`] for a failed size or checksum.
+pub fn open_file(path: &Path, kind: &str, control: &Control<'_>) -> Result<Snapshot, Error> {
+    header::validate_kind(kind)?;
+    control.check()?;
+    let (file, size) = file::open_regular(path).map_err(|failure| failure.into_error(path))?;
+    let contents = match file::contents(&file, size, control) {
+        Ok(contents) => contents,
+        Err(ReadFailure::Aborted) => return Err(Error::Aborted),
+        Err(ReadFailure::Io(e)) => return Err(Error::io("read", path, e)),
+    };
+    let wanted = Wanted {
+        kind,
+        version: None,
+        fingerprint: None,
+    };
+    match header::check_wanted(contents.bytes(), &wanted, control) {
+        Ok(header) => Ok(Snapshot::from_contents(
+            path.to_path_buf(),
+            contents,
+            header,
+        )),
+        Err(Refusal::Aborted) => Err(Error::Aborted),
+        Err(Refusal::Rejected(reason)) => Err(reason_error(path, reason)),
+    }
+}
+
+/// A rejection of a file opened by path, as an error naming the file and the offset.
+pub fn reason_error(path: &Path, reason: Reason) -> Error {
+    let file = path.display().to_string();
+    let offset = reason.offset.unwrap_or(0);
+    match reason.code {
+        ReasonCode::Corrupt => Error::Corrupt {
+            file,
+            offset,
+            detail: reason.detail,
+        },
+        ReasonCode::Missing => Error::io(
+            "open",
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, reason.detail),
+        ),
+        ReasonCode::Version | ReasonCode::Kind | ReasonCode::Stale => Error::Format {
+            file,
+            offset,
+            line: None,
+            expected: reason.detail,
+        },
+    }
+}
+
+/// A rejection from a load that had no cancellation flag (so it cannot have been aborted).
+fn rejected_only(refusal: Refusal) -> Reason {
+    match refusal {
+        Refusal::Rejected(reason) => reason,
+        Refusal::Aborted => Reason::new(ReasonCode::Missing, "the load was aborted"),
+    }
+}
+
+/// Opens the regular file at `path`, reads it (or maps it above [`file::MAP_THRESHOLD`]) and
+/// runs the load checks against `wanted`.
+pub(crate) fn open_checked(
+    path: &Path,
+    wanted: &Wanted<'_>,
+    control: &Control<'_>,
+) -> Result<Snapshot, Refusal> {
+    control.check()?;
+    let contents = read_file(path, control)?;
+    let header = header::check_wanted(contents.bytes(), wanted, control)?;
+    Ok(Snapshot::from_contents(
+        path.to_path_buf(),
+        contents,
+        header,
+    ))
+}
+
+/// The bytes of the snapshot file at `path` (check 0: a regular file, opened without blocking;
+/// the size checks follow on the bytes).
+pub(crate) fn read_file(path: &Path, control: &Control<'_>) -> Result<Contents, Refusal> {
+    let (file, size) = file::open_regular(path)
+        .map_err(|failure| Reason::new(ReasonCode::Missing, failure.describe("snapshot")))?;
+    match file::contents(&file, size, control) {
+        Ok(contents) => Ok(contents),
+        Err(ReadFailure::Aborted) => Err(Refusal::Aborted),
+        Err(ReadFailure::Io(e)) => Err(Reason::new(
             ReasonCode::Missing,
-            "EISDIR: a directory is in the snapshot's place",
-        ));
+            format!("{}: {e}", modforge_core::io_code_name(&e)),
+        )
+        .into()),
     }
-    if meta.len() < HEADER_LEN as u64 {
-        return Err(Reason::corrupt(
-            meta.len(),
-            format!(
-                "file is {} bytes, shorter than the {HEADER_LEN}-byte header",
-                meta.len()
-            ),
-        ));
-    }
-    #[allow(unsafe_code)]
-    // SAFETY: the map is read-only. Snapshot files are never modified in place by this crate
-    // (writers rename complete files over them), so the mapped bytes stay those of the verified
-    // file until unmapped. Another program truncating the file in place is outside the contract
-    // (it would raise SIGBUS on POSIX).
-    let map = unsafe { Mmap::map(&file) }.map_err(|e| missing(&e))?;
-    Ok(map)
 }
 
 /// Encodes header + payload for `id` into one buffer.
@@ -309,7 +390,14 @@ pub fn write(
         payload,
         hooks.created(),
     );
-    write_atomic(id.dir(), id.file_name(), &[&head, payload], hooks)
+    let former = names::former_encoding(id.name());
+    write_atomic(
+        id.dir(),
+        id.file_name(),
+        former.as_deref(),
+        &[&head, payload],
+        hooks,
+    )
 }
 
 /// The outcome of persisting a value that is returned regardless.
@@ -333,7 +421,8 @@ impl Persisted {
 /// Writes a complete image for `id`; IO failures become [`Persisted::Failed`], only an abort is
 /// an error.
 pub fn persist_image(id: &SnapshotId, image: &[u8], hooks: &Hooks<'_>) -> Result<Persisted, Error> {
-    match write_atomic(id.dir(), id.file_name(), &[image], hooks) {
+    let former = names::former_encoding(id.name());
+    match write_atomic(id.dir(), id.file_name(), former.as_deref(), &[image], hooks) {
         Ok(_) => Ok(Persisted::Written),
         Err(Error::Aborted) => Err(Error::Aborted),
         Err(e) => Ok(Persisted::Failed(e)),

@@ -19,15 +19,64 @@ const WRITE_CHUNK: usize = 1 << 20;
 const RENAME_BACKOFF_MS: [u64; 7] = [10, 20, 40, 80, 160, 320, 400];
 
 /// Writes `parts` (header then payload) as `dir/final_name` through a temp file, then removes
-/// this name's other versions and its stale temp files. Returns the final path.
+/// this name's other versions and its stale temp files, and its files under the name's former
+/// encoding `former` (docs/store.md, "File names"). Returns the final path.
 pub(crate) fn write_atomic(
     dir: &Path,
     final_name: &str,
+    former: Option<&str>,
     parts: &[&[u8]],
     hooks: &Hooks<'_>,
 ) -> Result<PathBuf, Error> {
     let layer = hooks.layer();
     std::fs::create_dir_all(dir).map_err(|e| Error::io("mkdir", dir, e))?;
+    let target = replace(layer, dir, final_name, parts, hooks)?;
+    if let Some((_, encoded_name)) = names::classify(final_name) {
+        sweep(
+            layer,
+            dir,
+            encoded_name,
+            Sweep::AfterWrite { keep: final_name },
+        );
+    }
+    if let Some(former) = former {
+        // Every snapshot of the former encoding is superseded; its young temp files may belong
+        // to a writer of an earlier release and are left, like this name's own.
+        sweep(layer, dir, former, Sweep::AfterWrite { keep: final_name });
+    }
+    Ok(target)
+}
+
+/// Writes `bytes` as the plain file at `path` with the snapshots' crash-safe protocol (a temp file
+/// beside it, fsync, rename over the target, directory fsync; docs/store.md, "Writes"), for
+/// callers that keep their own files (state records, reports, extracted files). Unlike a snapshot
+/// write it removes nothing else in the folder; a missing parent folder is created. A path without a final file name (empty, `..`, ending in `/`) is an invalid argument. Nothing
+/// is modified in place; on failure the temp file is removed.
+pub fn write_file(path: &Path, bytes: &[u8], hooks: &Hooks<'_>) -> Result<(), Error> {
+    let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Err(Error::InvalidArgument(format!(
+            "{} does not end in a file name",
+            path.display()
+        )));
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("mkdir", dir, e))?;
+    replace(hooks.layer(), dir, file_name, &[bytes], hooks)?;
+    Ok(())
+}
+
+/// The protocol shared by snapshots and plain files: `parts` go to a temp file in `dir`, which is
+/// synced and renamed to `dir/final_name`, then `dir` is synced. Returns the final path.
+fn replace(
+    layer: &dyn FileLayer,
+    dir: &Path,
+    final_name: &str,
+    parts: &[&[u8]],
+    hooks: &Hooks<'_>,
+) -> Result<PathBuf, Error> {
     let target = dir.join(final_name);
     let temp = dir.join(names::temp_file_name(final_name));
     let result = write_temp_and_rename(layer, &temp, &target, parts, hooks);
@@ -39,37 +88,7 @@ pub(crate) fn write_atomic(
     layer
         .sync_dir(dir)
         .map_err(|e| Error::io("fsync", dir, e))?;
-    if let Some((_, encoded_name)) = names::classify(final_name) {
-        sweep(
-            layer,
-            dir,
-            encoded_name,
-            Sweep::AfterWrite { keep: final_name },
-        );
-    }
     Ok(target)
-}
-
-/// Writes `parts` as the plain file `dir/file_name` with the same crash-safe protocol as
-/// snapshots (a temp file in `dir`, fsync, rename over the target, directory fsync), for callers
-/// that keep their own files (state records, reports) beside snapshots. `file_name` must be a
-/// single path component. Nothing is modified in place; on failure the temp file is removed.
-pub fn write_file(
-    dir: &Path,
-    file_name: &str,
-    parts: &[&[u8]],
-    hooks: &Hooks<'_>,
-) -> Result<PathBuf, Error> {
-    let single = !file_name.is_empty()
-        && file_name != "."
-        && file_name != ".."
-        && !file_name.contains(['/', '\\', '\0']);
-    if !single {
-        return Err(Error::InvalidArgument(format!(
-            "{file_name:?} is not a single file name"
-        )));
-    }
-    write_atomic(dir, file_name, parts, hooks)
 }
 
 fn write_temp_and_rename(
@@ -318,24 +337,36 @@ mod tests {
     }
 
     #[test]
-    fn write_file_replaces_a_plain_file_atomically() {
+    fn write_file_replaces_a_plain_file_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
         let hooks = Hooks::default();
-        let path = write_file(dir.path(), "state.json", &[b"{", b"}"], &hooks).unwrap();
+        // A plain file named like another version of a snapshot is not swept by a plain write.
+        let neighbour = dir.path().join("state_1.mfs");
+        std::fs::write(&neighbour, b"other").unwrap();
+        let path = dir.path().join("state_2.mfs");
+        write_file(&path, b"{}", &hooks).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"{}");
-        write_file(dir.path(), "state.json", &[b"[]"], &hooks).unwrap();
+        write_file(&path, b"[]", &hooks).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"[]");
-        let names: Vec<_> = std::fs::read_dir(dir.path())
+        assert_eq!(std::fs::read(&neighbour).unwrap(), b"other");
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
-        for bad in ["", "..", "a/b", "a\\b"] {
+        names.sort();
+        assert_eq!(names, vec!["state_1.mfs", "state_2.mfs"]);
+        for bad in ["", "..", "a/.."] {
             assert!(matches!(
-                write_file(dir.path(), bad, &[b"x"], &hooks),
+                write_file(Path::new(bad), b"x", &hooks),
                 Err(Error::InvalidArgument(_))
             ));
         }
+        write_file(&dir.path().join("new/f"), b"x", &hooks).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("new/f")).unwrap(), b"x");
+        assert!(matches!(
+            write_file(&neighbour.join("f"), b"x", &hooks),
+            Err(Error::Io { op: "mkdir", .. })
+        ));
     }
 
     #[test]
