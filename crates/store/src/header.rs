@@ -186,6 +186,16 @@ pub(crate) struct Expect<'a> {
 
 /// Runs checks 0b–7 of d.2 on a whole file image, in order. Check 8 belongs to the payload's reader.
 pub(crate) fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
+    check_with(image, expect, true)
+}
+
+/// [`check`], optionally without the payload checksum of check 7 (the caller runs
+/// [`check_payload`] later, e.g. in the background after a fast open).
+pub(crate) fn check_with(
+    image: &[u8],
+    expect: &Expect<'_>,
+    payload_checksum: bool,
+) -> Result<Header, Reason> {
     let size = image.len() as u64;
     let Some((raw, _)) = RawHeader::ref_from_prefix(image).ok() else {
         return Err(Reason::corrupt(
@@ -256,12 +266,27 @@ pub(crate) fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason>
             ),
         ));
     }
-    check_integrity(image, raw)
+    check_integrity(image, raw, payload_checksum)
 }
 
-/// Checks 6 and 7 (size, header checksum, payload checksum) plus the reserved fields; shared by
-/// loading and by inspection.
-fn check_integrity(image: &[u8], raw: &RawHeader) -> Result<Header, Reason> {
+/// The payload checksum of check 7 alone, for an image whose other checks already passed.
+pub(crate) fn check_payload(image: &[u8], header: &Header) -> Result<(), Reason> {
+    match image.get(HEADER_LEN..) {
+        Some(payload) if xxh3_128(payload) == header.payload_checksum => Ok(()),
+        _ => Err(Reason::corrupt(
+            HEADER_LEN as u64,
+            "payload checksum mismatch",
+        )),
+    }
+}
+
+/// Checks 6 and 7 (size, header checksum, payload checksum unless `payload_checksum` is false)
+/// plus the reserved fields; shared by loading and by inspection.
+fn check_integrity(
+    image: &[u8],
+    raw: &RawHeader,
+    payload_checksum: bool,
+) -> Result<Header, Reason> {
     let size = image.len() as u64;
     let payload_len = raw.payload_len.get();
     if Some(size) != payload_len.checked_add(HEADER_LEN as u64) {
@@ -278,7 +303,7 @@ fn check_integrity(image: &[u8], raw: &RawHeader) -> Result<Header, Reason> {
             "header checksum mismatch",
         ));
     }
-    if xxh3_128(&image[HEADER_LEN..]) != raw.payload_checksum.get() {
+    if payload_checksum && xxh3_128(&image[HEADER_LEN..]) != raw.payload_checksum.get() {
         return Err(Reason::corrupt(
             HEADER_LEN as u64,
             "payload checksum mismatch",
@@ -359,7 +384,7 @@ pub(crate) fn check_standalone(image: &[u8]) -> Vec<(&'static str, Result<(), Re
         ))
     };
     out.push(("fingerprint algorithm", algorithm));
-    out.push(("integrity", check_integrity(image, raw).map(|_| ())));
+    out.push(("integrity", check_integrity(image, raw, true).map(|_| ())));
     out
 }
 

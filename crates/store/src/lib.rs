@@ -44,4 +44,6 @@ pub use layer::{FileLayer, LayerFile, OsLayer};
 pub use maintenance::{Removed, clean, invalidate};
 pub use names::{encode_component, snapshot_file_name};
 pub use reason::{Reason, ReasonCode};
-pub use snapshot::{Snapshot, SnapshotId, check_image, load, write};
+pub use snapshot::{
+    LoadOptions, Snapshot, SnapshotId, check_image, load, load_file, write, write_file,
+};

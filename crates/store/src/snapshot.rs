@@ -4,7 +4,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memmap2::Mmap;
+use memmap2::{Mmap, MmapMut, MmapOptions};
 
 use crate::error::Error;
 use crate::fingerprint::Fingerprint;
@@ -98,6 +98,9 @@ struct Inner {
 
 enum Bytes {
     Mapped(Mmap),
+    /// A private (copy-on-write) writable mapping: writes through it stay in this process and
+    /// never reach the file.
+    MappedPrivate(MmapMut),
     Owned(Vec<u8>),
 }
 
@@ -116,6 +119,7 @@ impl Snapshot {
     pub fn image(&self) -> &[u8] {
         match &self.inner.bytes {
             Bytes::Mapped(map) => map,
+            Bytes::MappedPrivate(map) => map,
             Bytes::Owned(vec) => vec,
         }
     }
@@ -137,7 +141,18 @@ impl Snapshot {
 
     /// True when served from a memory map of the file, false when held in memory.
     pub fn is_mapped(&self) -> bool {
-        matches!(self.inner.bytes, Bytes::Mapped(_))
+        matches!(self.inner.bytes, Bytes::Mapped(_) | Bytes::MappedPrivate(_))
+    }
+
+    /// True when the mapping is private and writable (copy-on-write, see [`LoadOptions`]).
+    pub fn is_private(&self) -> bool {
+        matches!(self.inner.bytes, Bytes::MappedPrivate(_))
+    }
+
+    /// Runs the payload checksum of check 7, for a snapshot loaded with
+    /// [`LoadOptions::defer_payload_check`].
+    pub fn verify_payload(&self) -> Result<(), Reason> {
+        header::check_payload(self.image(), &self.inner.header)
     }
 
     /// Validates an in-memory file image (checks 0b–7 of d.2) as [`load`] would a file.
@@ -238,7 +253,23 @@ pub(crate) fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Re
 /// Opens and maps a file after checking that it is a regular file of at least a header's size
 /// (checks 0 and 0b: mapping a zero-length file fails on POSIX).
 pub(crate) fn map_file(path: &Path) -> Result<Mmap, Reason> {
-    let missing = |e: &std::io::Error| Reason::new(ReasonCode::Missing, e.to_string());
+    let file = open_checked(path)?;
+    #[allow(unsafe_code)]
+    // SAFETY: the map is read-only. Snapshot files are never modified in place by this crate
+    // (writers rename complete files over them), so the mapped bytes stay those of the verified
+    // file until unmapped. Another program truncating the file in place is outside the contract
+    // (it would raise SIGBUS on POSIX).
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| missing(&e))?;
+    Ok(map)
+}
+
+/// The reason for a file that cannot be opened or mapped.
+fn missing(e: &std::io::Error) -> Reason {
+    Reason::new(ReasonCode::Missing, e.to_string())
+}
+
+/// Opens `path` for mapping after checks 0 and 0b.
+fn open_checked(path: &Path) -> Result<File, Reason> {
     let file = File::open(path).map_err(|e| {
         // Windows refuses to open a directory as a file; name it the same on every platform.
         if path.is_dir() {
@@ -266,12 +297,97 @@ pub(crate) fn map_file(path: &Path) -> Result<Mmap, Reason> {
             ),
         ));
     }
+    Ok(file)
+}
+
+/// How [`load_file`] maps and checks a file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Skip the payload checksum of check 7 (every other check still runs). The caller must
+    /// treat the payload as unverified until [`Snapshot::verify_payload`] passes: this lets a
+    /// large payload with its own per-record checks open in O(header) time.
+    pub defer_payload_check: bool,
+    /// Map the file privately and writable (copy-on-write): a stray write through the mapping
+    /// stays in this process's memory instead of faulting or reaching the file.
+    pub copy_on_write: bool,
+}
+
+/// Opens the snapshot file at `path` (any file name; see [`write_file`]) and runs the load checks
+/// 0–7 of d.2 for `kind`, `version` and `fingerprint`, as `options` say.
+pub fn load_file(
+    path: &Path,
+    kind: &str,
+    version: &str,
+    fingerprint: &Fingerprint,
+    options: LoadOptions,
+) -> Result<Snapshot, Reason> {
+    let expect = Expect {
+        kind,
+        version: Some(version),
+        fingerprint,
+    };
+    let bytes = if options.copy_on_write {
+        Bytes::MappedPrivate(map_file_private(path)?)
+    } else {
+        Bytes::Mapped(map_file(path)?)
+    };
+    let image: &[u8] = match &bytes {
+        Bytes::Mapped(map) => map,
+        Bytes::MappedPrivate(map) => map,
+        Bytes::Owned(vec) => vec,
+    };
+    let header = header::check_with(image, &expect, !options.defer_payload_check)?;
+    Ok(Snapshot {
+        inner: Arc::new(Inner {
+            bytes,
+            path: path.to_path_buf(),
+            header,
+        }),
+    })
+}
+
+/// Writes a snapshot of `kind` and `version` atomically (d.4) to `path`, whatever its file name,
+/// and returns the path. Unlike [`write`], no other file is swept afterwards: a caller naming its
+/// own files manages them (the temp file is `<path>.<pid>.<16 hex>.tmp`, removed on failure).
+pub fn write_file(
+    path: &Path,
+    kind: &str,
+    version: &str,
+    fingerprint: &Fingerprint,
+    payload: &[u8],
+    hooks: &Hooks<'_>,
+) -> Result<PathBuf, Error> {
+    header::validate_kind(kind)?;
+    header::validate_version(version)?;
+    let (Some(dir), Some(file_name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+    else {
+        return Err(Error::InvalidArgument(format!(
+            "{} does not name a file with a UTF-8 name",
+            path.display()
+        )));
+    };
+    if names::classify(file_name).is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "{file_name} has the form of a named snapshot; use `write` for those"
+        )));
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let head = header::encode(kind, version, fingerprint, payload, hooks.created());
+    write_atomic(dir, file_name, &[&head, payload], hooks)
+}
+
+/// [`map_file`] with a private writable (copy-on-write) mapping.
+fn map_file_private(path: &Path) -> Result<MmapMut, Reason> {
+    let file = open_checked(path)?;
     #[allow(unsafe_code)]
-    // SAFETY: the map is read-only. Snapshot files are never modified in place by this crate
-    // (writers rename complete files over them), so the mapped bytes stay those of the verified
-    // file until unmapped. Another program truncating the file in place is outside the contract
-    // (it would raise SIGBUS on POSIX).
-    let map = unsafe { Mmap::map(&file) }.map_err(|e| missing(&e))?;
+    // SAFETY: the mapping is private (MAP_PRIVATE): writes through it go to anonymous copies of
+    // the touched pages and never to the file. Snapshot files are never modified in place (writers
+    // rename complete files over them), so untouched pages stay those of the verified file.
+    let map = unsafe { MmapOptions::new().map_copy(&file) }.map_err(|e| missing(&e))?;
     Ok(map)
 }
 
