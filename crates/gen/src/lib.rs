@@ -7,11 +7,14 @@
 //!   (docs/profile.md, "Generated trees").
 //! - [`dataset`]: CSV data sets with the shape of a real game-data export (docs/store.md,
 //!   "Generated data sets").
+//! - [`nwn2`]: a synthetic NWN2 install (Data zips, UI icons, overrides, HAKs, module, campaign,
+//!   Workshop items) with the expected winner of every icon (docs/icons.md, "Generated install").
 
 mod error;
 mod rng;
 
 pub mod dataset;
+pub mod nwn2;
 pub mod tree;
 
 pub use error::Error;
