@@ -306,9 +306,9 @@ impl ResourceIndex {
             .map(|s| s.loc)
             .find(|l| {
                 l.src == location.source_id
-                    && self
-                        .entry(*l)
-                        .is_some_and(|(_, e)| entry_name(e) == location.entry)
+                    && self.entry(*l).is_some_and(|(_, e)| {
+                        entry_name(e) == location.entry && erf_offset(e) == location.offset
+                    })
             })
             .ok_or_else(|| {
                 Error::InvalidArg(format!(
@@ -463,10 +463,7 @@ impl ResourceIndex {
             kind: src.info.kind,
             path: src.info.path.clone(),
             entry: entry_name(entry),
-            offset: match entry.at {
-                EntryRef::Erf { offset, .. } => Some(u64::from(offset)),
-                _ => None,
-            },
+            offset: erf_offset(entry),
             size: entry.size,
             resref: entry.key.resref,
             res_type: entry.key.res_type,
@@ -477,6 +474,14 @@ impl ResourceIndex {
                 .map_or_else(|| entry.key.res_type.0.to_string(), str::to_string),
             winner,
         })
+    }
+}
+
+/// The data offset of an ERF entry (what tells duplicate keys of one archive apart).
+fn erf_offset(entry: &Entry) -> Option<u64> {
+    match entry.at {
+        EntryRef::Erf { offset, .. } => Some(u64::from(offset)),
+        _ => None,
     }
 }
 
