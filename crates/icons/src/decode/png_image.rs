@@ -9,15 +9,25 @@ use crate::error::Error;
 /// Deflate expands at most 1032:1; with the PNG framing a file of `n` bytes cannot describe
 /// more than about `n * DEFLATE_RATIO` bytes of filtered image data.
 const DEFLATE_RATIO: u64 = 1040;
+/// The RGBA8 output may be at most this many times the file (deflate's ratio times 4): a PNG that
+/// claims more pixels than that is refused before anything is allocated. Icons are far below it
+/// (a blank 256x256 RGBA icon is about 800 times its file).
+pub(crate) const MAX_OUTPUT_RATIO: u64 = 4 * DEFLATE_RATIO;
 
 pub(super) fn decode(data: &[u8], label: &str) -> Result<Rgba, Error> {
+    // The decoder's own buffers are capped in proportion to the input as well.
+    let budget = (data.len() as u64)
+        .saturating_mul(2 * MAX_OUTPUT_RATIO)
+        .clamp(1 << 20, MAX_PIXELS * 8);
     let mut decoder = png::Decoder::new_with_limits(
         Cursor::new(data),
         png::Limits {
-            bytes: (MAX_PIXELS * 8) as usize,
+            bytes: usize::try_from(budget).unwrap_or(usize::MAX),
         },
     );
     decoder.set_transformations(png::Transformations::normalize_to_color8());
+    decoder.set_ignore_text_chunk(true);
+    decoder.set_ignore_iccp_chunk(true);
     let mut reader = decoder.read_info().map_err(|e| png_error(label, e))?;
     let (width, height) = {
         let info = reader.info();
@@ -32,7 +42,10 @@ pub(super) fn decode(data: &[u8], label: &str) -> Result<Rgba, Error> {
         let bits = u64::from(info.bits_per_pixel() as u32);
         (u64::from(width) * bits).div_ceil(8).saturating_add(1) * u64::from(height)
     };
-    if raw_rows > (data.len() as u64).saturating_mul(DEFLATE_RATIO) {
+    let rgba = pixels as u64 * 4;
+    if raw_rows > (data.len() as u64).saturating_mul(DEFLATE_RATIO)
+        || rgba > (data.len() as u64).saturating_mul(MAX_OUTPUT_RATIO)
+    {
         return Err(Error::format(
             label,
             0,
