@@ -148,7 +148,7 @@ fn hak_with_description() {
     let path = common::fixtures().join("hak_with_description.hak");
     let spec = SourceSpec::new(&path).with_icons(IconScope::All);
     let index = ResourceIndex::open(
-        &[spec.clone()],
+        std::slice::from_ref(&spec),
         &IndexOptions::default(),
         &Control::default(),
     )
