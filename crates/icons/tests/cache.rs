@@ -535,7 +535,7 @@ fn on_demand_icons_are_persisted_with_the_next_generation() {
     assert_eq!(cache.stats().icons, 3);
     assert!(!cache.has("custom"));
     let custom = cache.get_icon("custom").unwrap();
-    assert_eq!((custom.source.as_str(), custom.width), ("extra", 9));
+    assert_eq!((&*custom.source, custom.width), ("extra", 9));
     assert_eq!(cache.find("custom"), Lookup::Memory);
     assert!(cache.get_icon("broken").is_none());
     let failed = cache.stats().failed;
@@ -733,4 +733,31 @@ fn encoder_id_names_the_locked_versions() {
         let entry = format!("name = \"{name}\"\nversion = \"{version}\"");
         assert!(lock.contains(&entry), "{part} is not the locked version");
     }
+}
+
+#[test]
+fn cache_types_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<IconCache>();
+    send_sync::<modforge_icons::CacheView>();
+    send_sync::<modforge_icons::Icon>();
+    send_sync::<modforge_icons::ResourceIndex>();
+    let dir = tempfile::tempdir().unwrap();
+    let icons = icon_dir(dir.path(), 6, 8);
+    let cache = open(dir_options(
+        &icons,
+        Some(dir.path().join("c")),
+        Validate::Background,
+    ));
+    let want = all_icons(&cache);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    assert_eq!(all_icons(&cache), want);
+                }
+            });
+        }
+    });
+    cache.close();
 }

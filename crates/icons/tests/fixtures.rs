@@ -1,5 +1,5 @@
-//! Every interop file in ../shared/fixtures/icons, indexed and decoded, with the facts of its
-//! README; pixels compared with independent decoders (`image` for TGA, `dds` for DDS, and small
+//! Every interop file of the icon fixture folder (files written by other projects), indexed and
+//! decoded, with the facts its README states; pixels compared with independent decoders (`image` for TGA, `dds` for DDS, and small
 //! reference decoders written here).
 
 mod common;

@@ -50,7 +50,7 @@ fn every_icon_comes_from_the_expected_place() {
     assert!(stats.mapped);
     for (name, want) in &m.icons {
         let icon = cache.get_icon(name).unwrap_or_else(|| panic!("{name}"));
-        assert_eq!(icon.source, want.place.label(), "{name}");
+        assert_eq!(&*icon.source, want.place.label(), "{name}");
         assert_eq!(
             (icon.width, icon.height),
             (want.width, want.height),
@@ -65,7 +65,7 @@ fn every_icon_comes_from_the_expected_place() {
             continue;
         }
         let icon = cache.get_icon(name).unwrap_or_else(|| panic!("{name}"));
-        assert_eq!(icon.source, want.place.label(), "{name}");
+        assert_eq!(&*icon.source, want.place.label(), "{name}");
     }
     assert!(cache.stats().on_demand >= 1);
     assert!(cache.get_icon("no_such_icon").is_none());

@@ -65,8 +65,11 @@ pub struct InstallSpec {
     pub seed: u64,
     /// TGA icons under `UI/default/icons`.
     pub ui_default: u32,
-    /// 128x128 DDS icons under `UI/upscaled/icons` (names shared with every 4th default icon).
+    /// 128x128 DDS icons under `UI/upscaled/icons`.
     pub ui_upscaled: u32,
+    /// Upscaled icons reuse every 4th default name (shadowing those TGAs); otherwise they have
+    /// names of their own, so the icon set holds `ui_default + ui_upscaled` names.
+    pub upscaled_shared: bool,
     /// Format of the upscaled icons.
     pub upscaled: Upscaled,
     /// TGAs in the install's `override` shadowing icons.
@@ -96,6 +99,7 @@ impl InstallSpec {
             seed,
             ui_default: 16_000,
             ui_upscaled: 4_000,
+            upscaled_shared: false,
             upscaled: Upscaled::Bc7,
             install_override: 300,
             user_override: 200,
@@ -115,6 +119,7 @@ impl InstallSpec {
             seed,
             ui_default: 240,
             ui_upscaled: 40,
+            upscaled_shared: true,
             upscaled: Upscaled::Bc7,
             install_override: 20,
             user_override: 20,
@@ -443,13 +448,22 @@ pub fn generate(root: &Path, spec: &InstallSpec) -> Result<Manifest, Error> {
         Content::Image(p),
     ));
 
-    // UI/upscaled/icons: every 4th name as a 128x128 DDS.
+    // UI/upscaled/icons: 128x128 DDS, on every 4th default name or on names of their own.
     let up_format = match spec.upscaled {
         Upscaled::Bc7 => DdsPixels::Bc7,
         Upscaled::Dxt5 => DdsPixels::Dxt5,
     };
-    for k in 0..spec.ui_upscaled.min(n.div_ceil(4)) {
-        let name = icon_at(k * 4);
+    let upscaled = if spec.upscaled_shared {
+        spec.ui_upscaled.min(n.div_ceil(4))
+    } else {
+        spec.ui_upscaled
+    };
+    for k in 0..upscaled {
+        let name = if spec.upscaled_shared {
+            icon_at(k * 4)
+        } else {
+            icon_name(spec.ui_default + k)
+        };
         let entry = format!("icons/{name}.dds");
         let p = pl.image(
             &name,
@@ -962,4 +976,96 @@ fn write_manifest(root: &Path, m: &Manifest) -> Result<(), Error> {
     let text = serde_json::to_string_pretty(&json)
         .map_err(|e| Error::InvalidArgument(format!("manifest: {e}")))?;
     fs::write(&path, text).map_err(|e| Error::io("write", &path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (relative path, length, FNV-1a of the bytes) of every file but the manifest (which names
+    /// the absolute root).
+    fn files(root: &Path) -> Vec<(PathBuf, usize, u64)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.file_name().is_some_and(|n| n != "manifest.json") {
+                    let bytes = fs::read(&p).unwrap();
+                    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                    });
+                    out.push((
+                        p.strip_prefix(root).unwrap().to_path_buf(),
+                        bytes.len(),
+                        hash,
+                    ));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn small_install_is_reproducible_and_complete() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let spec = InstallSpec::small(3);
+        let ma = generate(&a.path().join("x"), &spec).unwrap();
+        let mb = generate(&b.path().join("x"), &spec).unwrap();
+        assert_eq!(
+            files(&a.path().join("x")),
+            files(&b.path().join("x")),
+            "same seed, same bytes"
+        );
+        assert_eq!((ma.files, ma.bytes), (mb.files, mb.bytes));
+        assert_eq!(ma.icons.len(), spec.ui_default as usize);
+        assert!(ma.game_dir.join("Data/nwn2_materials_v121.zip").is_file());
+        assert!(ma.user_dir.join("hak/bench_a.hak").is_file());
+        assert!(ma.game_dir.join("hak/bench_c.hak").is_file());
+        assert!(ma.user_dir.join("modules/bench.mod").is_file());
+        assert_eq!(ma.haks, ["bench_a", "bench_b", "bench_c", "bench_missing"]);
+        assert!(a.path().join("x/manifest.json").is_file());
+        // Every kind of winner occurs.
+        let winners: std::collections::BTreeSet<String> = ma
+            .icons
+            .values()
+            .map(|p| p.place.label().split('/').next().unwrap_or("").to_string())
+            .collect();
+        for kind in [
+            "hak",
+            "override (user)",
+            "workshop",
+            "override (install)",
+            "campaign",
+            "ui",
+        ] {
+            assert!(winners.contains(kind), "{kind} never wins: {winners:?}");
+        }
+        // Winners follow the rule: HAK order, then deeper paths inside a folder.
+        for (name, list) in &ma.placements {
+            let w = &list[0];
+            assert!(list.iter().all(|p| p.place >= w.place), "{name}");
+        }
+        let other = generate(&a.path().join("y"), &InstallSpec::small(4)).unwrap();
+        assert_ne!(other.bytes, ma.bytes);
+        assert!(
+            generate(&a.path().join("x"), &spec).is_err(),
+            "refuses a non-empty folder"
+        );
+    }
+
+    #[test]
+    fn bench_spec_is_about_twenty_thousand_icons() {
+        let s = InstallSpec::bench(1);
+        assert_eq!(s.ui_default + s.ui_upscaled, 20_000);
+        assert!(!s.upscaled_shared, "twenty thousand distinct icon names");
+        assert_eq!(
+            (s.haks, s.hak_icons, s.workshop_items, s.workshop_icons),
+            (3, 500, 2, 100)
+        );
+    }
 }

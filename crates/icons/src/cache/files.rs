@@ -28,6 +28,28 @@ pub(crate) fn generation_of(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// Lists `dir` once: removes the temp files of writers that are gone (see [`clean_temps`]) and
+/// returns the generation files, newest first.
+pub(crate) fn scan(dir: &Path) -> Vec<(u64, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let now = SystemTime::now();
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if let Some(generation) = generation_of(&name) {
+            out.push((generation, entry.path()));
+        } else if let Some(pid) = temp_pid(&name) {
+            remove_if_stale(&entry, pid, now);
+        }
+    }
+    out.sort_by_key(|g| std::cmp::Reverse(g.0));
+    out
+}
+
 /// Generation files of `dir`, newest first.
 pub(crate) fn list(dir: &Path) -> Vec<(u64, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -91,30 +113,39 @@ pub(crate) fn load(path: &Path, fingerprint: &Fingerprint) -> Result<Snapshot, R
     )
 }
 
-/// Removes temp files of generation writes whose writer is gone (its pid is not running) or that
-/// are older than ten minutes; returns how many were removed.
-pub(crate) fn clean_temps(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let now = SystemTime::now();
-    let mut removed = 0;
-    for entry in entries.flatten() {
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
-        let Some(pid) = temp_pid(&name) else { continue };
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age >= STALE_TEMP_AGE);
-        if (old || !process_alive(pid)) && std::fs::remove_file(entry.path()).is_ok() {
-            removed += 1;
-        }
+/// Removes the temp file of a generation write whose writer is gone (its pid is not running) or
+/// that is older than ten minutes.
+fn remove_if_stale(entry: &std::fs::DirEntry, pid: u32, now: SystemTime) {
+    let old = entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| now.duration_since(t).ok())
+        .is_some_and(|age| age >= STALE_TEMP_AGE);
+    if old || !process_alive(pid) {
+        let _ = std::fs::remove_file(entry.path());
     }
-    removed
+}
+
+/// XXH3-128 of the payload of the snapshot file at `path` (everything after the header), read
+/// with ordinary reads so that checking does not fault the whole mapping in.
+pub(crate) fn payload_checksum(path: &Path) -> std::io::Result<(u64, u128)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut header = [0u8; modforge_store::HEADER_LEN];
+    file.read_exact(&mut header)?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+        len += n as u64;
+    }
+    Ok((len, hasher.digest128()))
 }
 
 /// The writer's pid of a temp file name `nwn2-icons.<g>.snap.<pid>.<16 hex>.tmp`.

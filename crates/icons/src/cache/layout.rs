@@ -215,9 +215,10 @@ pub(crate) fn write(
     }
     src.extend_from_slice(&strings);
 
-    // names (resrefs and path records), entries, blobs
+    // names (resrefs and path records) and entries; blob offsets are assigned here and the blobs
+    // are copied once, straight into the payload.
     let mut names = Vec::new();
-    let mut blobs: Vec<u8> = Vec::with_capacity(entries.iter().map(|e| e.blob.len()).sum());
+    let mut blob_len = 0u64;
     let mut records = Vec::with_capacity(entries.len() * ENTRY_LEN);
     for e in entries.iter_mut() {
         let name = e.resref.as_bytes();
@@ -233,10 +234,10 @@ pub(crate) fn write(
             names.extend_from_slice(&p.size.to_le_bytes());
             names.extend_from_slice(&p.mtime_ns.to_le_bytes());
         }
-        e.record.blob_off = blobs.len() as u64;
+        e.record.blob_off = blob_len;
         e.record.blob_len = to_u32(e.blob.len())?;
         e.record.blob_hash = xxh3_64(e.blob);
-        blobs.extend_from_slice(e.blob);
+        blob_len += e.blob.len() as u64;
         e.record.entry_check = e.record.check_of(name);
         records.extend_from_slice(&e.record.encode());
     }
@@ -255,21 +256,27 @@ pub(crate) fn write(
     meta.table_slots = to_u32(table.len())?;
     let meta_bytes = encode_meta(&meta)?;
 
-    let parts: [&[u8]; SECTIONS] = [&meta_bytes, &src, &names, &records, &table_bytes, &blobs];
-    let total: usize = HEAD_LEN + parts.iter().map(|p| p.len() + 8).sum::<usize>();
+    let blob_len = usize::try_from(blob_len)
+        .map_err(|_| Error::limit("icon cache", "blobs larger than memory"))?;
+    let parts: [&[u8]; SECTIONS - 1] = [&meta_bytes, &src, &names, &records, &table_bytes];
+    let total: usize = HEAD_LEN + parts.iter().map(|p| p.len() + 8).sum::<usize>() + blob_len + 8;
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(&(SECTIONS as u32).to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     let mut at = HEAD_LEN;
-    for p in parts {
+    for len in parts.iter().map(|p| p.len()).chain([blob_len]) {
         at = at.next_multiple_of(8);
         out.extend_from_slice(&(at as u64).to_le_bytes());
-        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
-        at += p.len();
+        out.extend_from_slice(&(len as u64).to_le_bytes());
+        at += len;
     }
     for p in parts {
         out.resize(out.len().next_multiple_of(8), 0);
         out.extend_from_slice(p);
+    }
+    out.resize(out.len().next_multiple_of(8), 0);
+    for e in entries.iter() {
+        out.extend_from_slice(e.blob);
     }
     Ok(out)
 }
@@ -415,6 +422,20 @@ impl Layout {
         EntryRecord::decode(bytes)
     }
 
+    /// The resref bytes of entry `i`, read without decoding the whole record.
+    pub(crate) fn name_of<'a>(&self, payload: &'a [u8], i: u32) -> Option<&'a [u8]> {
+        let at = (i as usize).checked_mul(ENTRY_LEN)?;
+        let entries = self.section(payload, Section::Entries);
+        let r = Reader::new(entries);
+        let off = r.u32_le_at(at).ok()? as usize;
+        let len = usize::from(r.u8_at(at + 4).ok()?);
+        if at + ENTRY_LEN > entries.len() {
+            return None;
+        }
+        self.section(payload, Section::Names)
+            .get(off..off.checked_add(len)?)
+    }
+
     /// The resref bytes of a record.
     pub(crate) fn name<'a>(&self, payload: &'a [u8], e: &EntryRecord) -> Option<&'a [u8]> {
         let start = e.name_off as usize;
@@ -460,11 +481,7 @@ impl Layout {
             slots,
             |s| r.u32_le_at(s.checked_mul(4)?).ok(),
             resref,
-            |i| {
-                self.entry(payload, i)
-                    .and_then(|e| self.name(payload, &e))
-                    .is_some_and(|n| n == resref)
-            },
+            |i| self.name_of(payload, i).is_some_and(|n| n == resref),
         )
     }
 

@@ -340,7 +340,7 @@ pub struct Icon {
     /// Height in pixels.
     pub height: u32,
     /// The winning source's label.
-    pub source: String,
+    pub source: Arc<str>,
     /// The source image's type.
     pub res_type: ResType,
     /// XXH3-64 of `data`.
@@ -453,6 +453,8 @@ pub(crate) struct Generation {
     number: u64,
     bytes: GenBytes,
     layout: layout::Layout,
+    /// Source labels, shared by every served icon.
+    labels: Vec<Arc<str>>,
     /// Per entry: 0 unchecked, 1 intact, 2 damaged.
     verified: Box<[AtomicU8]>,
     /// Payload checksum and index hash verified: entries need only bounds checks.
@@ -480,10 +482,16 @@ impl Generation {
         let layout = layout::Layout::parse(payload)
             .map_err(|(offset, detail)| Error::corrupt(&label, Some(offset + 192), detail))?;
         let verified = (0..layout.len()).map(|_| AtomicU8::new(0)).collect();
+        let labels = layout
+            .sources
+            .iter()
+            .map(|s| Arc::from(s.label.as_str()))
+            .collect();
         Ok(Generation {
             number,
             bytes,
             layout,
+            labels,
             verified,
             trusted: AtomicBool::new(false),
             path,
@@ -498,14 +506,18 @@ impl Generation {
         }
     }
 
-    /// Whether entry `i` may be served: always bounds-checked; until the generation is trusted,
-    /// its record check value and blob hash are verified once.
-    fn entry_ok(&self, i: u32) -> bool {
+    /// The entry named `resref` and its record.
+    fn lookup(&self, resref: &ResRef) -> Option<(u32, EntryRecord)> {
+        let payload = self.payload();
+        let i = self.layout.find(payload, resref.as_bytes())?;
+        Some((i, self.layout.entry(payload, i)?))
+    }
+
+    /// Whether entry `i` (record `e`) may be served: its blob is always bounds-checked; until the
+    /// generation is trusted, its record check value and blob hash are verified once.
+    fn entry_ok(&self, i: u32, e: &EntryRecord) -> bool {
         if self.trusted.load(Ordering::Acquire) {
-            return self
-                .layout
-                .entry(self.payload(), i)
-                .is_some_and(|e| self.layout.blob(self.payload(), &e).is_some());
+            return self.layout.blob_range(e).is_some();
         }
         let Some(state) = self.verified.get(i as usize) else {
             return false;
@@ -521,10 +533,8 @@ impl Generation {
         }
     }
 
-    fn icon(self: &Arc<Self>, i: u32) -> Option<Icon> {
-        let payload = self.payload();
-        let e = self.layout.entry(payload, i)?;
-        let range = self.layout.blob_range(&e)?;
+    fn icon(self: &Arc<Self>, e: &EntryRecord) -> Option<Icon> {
+        let range = self.layout.blob_range(e)?;
         Some(Icon {
             data: IconBytes {
                 owner: Owner::Generation(self.clone()),
@@ -533,11 +543,10 @@ impl Generation {
             width: u32::from(e.width),
             height: u32::from(e.height),
             source: self
-                .layout
-                .sources
+                .labels
                 .get(usize::from(e.source_id))
-                .map(|s| s.label.clone())
-                .unwrap_or_default(),
+                .cloned()
+                .unwrap_or_else(|| Arc::from("")),
             res_type: ResType(e.res_type),
             blob_hash: e.blob_hash,
         })
@@ -545,8 +554,13 @@ impl Generation {
 
     /// Full validation of the stored bytes: container payload checksum (mapped files) and index hash.
     fn verify_bytes(&self) -> Result<(), String> {
-        if let GenBytes::Mapped(s) = &self.bytes {
-            s.verify_payload().map_err(|r| r.to_string())?;
+        if let (GenBytes::Mapped(s), Some(path)) = (&self.bytes, &self.path) {
+            let header = s.header();
+            let (len, sum) =
+                files::payload_checksum(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if len != header.payload_len || sum != header.payload_checksum {
+                return Err("payload checksum mismatch".into());
+            }
         }
         if self.layout.compute_index_hash(self.payload()) != self.layout.meta.index_hash {
             return Err("index hash mismatch".into());
@@ -579,7 +593,7 @@ struct MemIcon {
     webp: Arc<Vec<u8>>,
     width: u32,
     height: u32,
-    source: String,
+    source: Arc<str>,
     res_type: ResType,
     blob_hash: u64,
     on_demand: bool,
@@ -664,14 +678,13 @@ impl IconCache {
                     dir.display()
                 ));
                 memory_only = true;
-            } else {
-                files::clean_temps(dir);
             }
         }
-        let opened = match (&options.cache_dir, memory_only) {
-            (Some(dir), false) => open_newest(dir, &fingerprint, &settings),
-            _ => None,
+        let listed = match (&options.cache_dir, memory_only) {
+            (Some(dir), false) => files::scan(dir),
+            _ => Vec::new(),
         };
+        let opened = open_newest(&listed, &fingerprint, &settings);
         let empty = Arc::new(Generation::new(
             0,
             GenBytes::Memory(empty_payload(&settings)?),
@@ -703,10 +716,9 @@ impl IconCache {
         match opened {
             Some(generation) => {
                 let fresh = cache.sources_unchanged(&generation);
+                let number = generation.number;
                 *write(&cache.shared.current) = Arc::new(generation);
-                if let Some(dir) = &cache.shared.options.cache_dir {
-                    remove_older(dir, cache.current().number);
-                }
+                remove_listed_older(&listed, number);
                 match (validate, fresh) {
                     (Validate::Blocking, _) => cache.validate_now(control)?,
                     (Validate::Background, _) => cache.spawn_validation(),
@@ -745,11 +757,8 @@ impl IconCache {
             return Lookup::Missing;
         };
         let generation = self.current();
-        if let Some(i) = generation
-            .layout
-            .find(generation.payload(), resref.as_bytes())
-        {
-            if generation.entry_ok(i) {
+        if let Some((i, e)) = generation.lookup(&resref) {
+            if generation.entry_ok(i, &e) {
                 self.shared.served.fetch_add(1, Ordering::Relaxed);
                 return Lookup::Mapped {
                     generation: generation.number,
@@ -772,12 +781,9 @@ impl IconCache {
     pub fn get_icon(&self, name: &str) -> Option<Icon> {
         let resref = icon_name(name)?;
         let generation = self.current();
-        if let Some(i) = generation
-            .layout
-            .find(generation.payload(), resref.as_bytes())
-        {
-            if generation.entry_ok(i) {
-                if let Some(icon) = generation.icon(i) {
+        if let Some((i, e)) = generation.lookup(&resref) {
+            if generation.entry_ok(i, &e) {
+                if let Some(icon) = generation.icon(&e) {
                     self.shared.served.fetch_add(1, Ordering::Relaxed);
                     return Some(icon);
                 }
@@ -1052,9 +1058,10 @@ impl IconCache {
     /// difference.
     fn validate_now(&self, control: &Control<'_>) -> Result<(), Error> {
         let generation = self.current();
-        let bytes_ok = generation.verify_bytes();
         let (specs, discovery) = resolve_sources(&self.shared.options.sources)?;
         let index = Arc::new(ResourceIndex::open(&specs, &self.index_options(), control)?);
+        control.check()?;
+        let bytes_ok = generation.verify_bytes();
         let stored = &generation.layout.sources;
         let same_sources = stored.len() == index.sources().len()
             && stored.iter().zip(index.sources()).all(|(s, i)| {
@@ -1091,6 +1098,7 @@ impl IconCache {
         let handle = std::thread::Builder::new()
             .name("modforge-icons-validate".into())
             .spawn(move || {
+                lower_priority();
                 let cancel = cache.shared.closing.clone();
                 let control = Control::cancel(&cancel);
                 if let Err(e) = cache.validate_now(&control) {
@@ -1206,7 +1214,7 @@ impl IconCache {
                     webp: Arc::new(enc.webp),
                     width: enc.width,
                     height: enc.height,
-                    source: info.label.clone(),
+                    source: Arc::from(info.label.as_str()),
                     res_type: entry.key.res_type,
                     on_demand,
                 });
@@ -1246,6 +1254,16 @@ impl Drop for Shared {
     }
 }
 
+/// Background validation yields to serving: on Linux, where a priority applies to the calling
+/// thread, it runs niced.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    let _ = rustix::process::setpriority_process(None, 10);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
 /// The resref of an icon request: `is_x`, `is_x.tga`, `is_x.webp`, any case.
 fn icon_name(name: &str) -> Option<ResRef> {
     let name = match name.len().checked_sub(5) {
@@ -1275,13 +1293,14 @@ fn resolve_sources(sources: &Sources) -> Result<(Vec<SourceSpec>, Option<Discove
     }
 }
 
-/// The newest generation of `dir` that loads and has this format and settings.
+/// The newest of the listed generations that loads and has this format and settings.
 fn open_newest(
-    dir: &Path,
+    listed: &[(u64, PathBuf)],
     fingerprint: &modforge_store::Fingerprint,
     settings: &Settings,
 ) -> Option<Generation> {
-    for (number, path) in files::list(dir) {
+    for (number, path) in listed {
+        let (number, path) = (*number, path.clone());
         let Ok(snapshot) = files::load(&path, fingerprint) else {
             continue;
         };
@@ -1297,6 +1316,15 @@ fn open_newest(
         }
     }
     None
+}
+
+/// Removes listed generation files older than `keep`.
+fn remove_listed_older(listed: &[(u64, PathBuf)], keep: u64) {
+    for (number, path) in listed {
+        if *number < keep {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// Removes generation files older than `keep` (a file still mapped elsewhere is left on Windows).

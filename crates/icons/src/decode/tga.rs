@@ -112,7 +112,8 @@ pub(super) fn decode(data: &[u8], label: &str) -> Result<Rgba, Error> {
         let bytes = r.slice_at(at, length * entry).map_err(short)?;
         if kind == Kind::Mapped {
             let values: Vec<u32> = bytes.chunks_exact(entry).map(value_of).collect();
-            palette = to_colours(&values, bits, alpha_bits);
+            let rule = AlphaRule::of(&values, bits, alpha_bits);
+            palette = values.iter().map(|&v| rule.colour(v, bits)).collect();
         }
         at += length * entry;
     } else if kind == Kind::Mapped {
@@ -142,34 +143,35 @@ pub(super) fn decode(data: &[u8], label: &str) -> Result<Rgba, Error> {
         bytes.chunks_exact(bpp).map(value_of).collect()
     };
 
-    let colours: Vec<[u8; 4]> = match kind {
-        Kind::Grey => values
-            .iter()
-            .map(|&v| {
+    // Mapped indices are checked once, so the conversion below cannot fail.
+    if kind == Kind::Mapped {
+        if let Some((i, &v)) = values.iter().enumerate().find(|(_, v)| {
+            (**v as usize)
+                .checked_sub(first_index)
+                .is_none_or(|e| e >= palette.len())
+        }) {
+            return Err(Error::format(
+                label,
+                at as u64,
+                format!(
+                    "colour index {v} of pixel {i} inside the map ({} entries from {first_index})",
+                    palette.len()
+                ),
+            ));
+        }
+    }
+    let rule = AlphaRule::of(&values, depth, alpha_bits);
+    let colour = |v: u32| -> [u8; 4] {
+        match kind {
+            Kind::Grey => {
                 let g = v as u8;
                 [g, g, g, 255]
-            })
-            .collect(),
-        Kind::TrueColour => to_colours(&values, depth, alpha_bits),
-        Kind::Mapped => {
-            let mut out = Vec::with_capacity(values.len());
-            for (i, &v) in values.iter().enumerate() {
-                let colour = (v as usize)
-                    .checked_sub(first_index)
-                    .and_then(|e| palette.get(e))
-                    .ok_or_else(|| {
-                        Error::format(
-                            label,
-                            at as u64,
-                            format!(
-                                "colour index {v} of pixel {i} inside the map ({} entries from {first_index})",
-                                palette.len()
-                            ),
-                        )
-                    })?;
-                out.push(*colour);
             }
-            out
+            Kind::TrueColour => rule.colour(v, depth),
+            Kind::Mapped => palette
+                .get((v as usize).wrapping_sub(first_index))
+                .copied()
+                .unwrap_or([0, 0, 0, 255]),
         }
     };
 
@@ -177,13 +179,16 @@ pub(super) fn decode(data: &[u8], label: &str) -> Result<Rgba, Error> {
     let right_to_left = descriptor & 0x10 != 0;
     let (w, h) = (width as usize, height as usize);
     let mut rgba = vec![0u8; pixels * 4];
-    for (row, src) in colours.chunks_exact(w).enumerate() {
+    for (row, src) in values.chunks_exact(w).enumerate() {
         let y = if top_first { row } else { h - 1 - row };
         let dst_row = rgba.get_mut(y * w * 4..(y + 1) * w * 4).unwrap_or_default();
-        for (x, c) in src.iter().enumerate() {
-            let dx = if right_to_left { w - 1 - x } else { x };
-            if let Some(d) = dst_row.get_mut(dx * 4..dx * 4 + 4) {
-                d.copy_from_slice(c);
+        if right_to_left {
+            for (d, &v) in dst_row.chunks_exact_mut(4).rev().zip(src) {
+                d.copy_from_slice(&colour(v));
+            }
+        } else {
+            for (d, &v) in dst_row.chunks_exact_mut(4).zip(src) {
+                d.copy_from_slice(&colour(v));
             }
         }
     }
@@ -268,41 +273,45 @@ fn unpack_rle(
     Ok(out)
 }
 
-/// Converts 15/16/24/32-bit values to RGBA, applying the alpha rules of docs/icons.md:
-/// 16-bit values honour bit 15 when the descriptor declares alpha bits, unless it is 0 in every
-/// value (then opaque); 15-bit values and 16-bit values without declared bits are opaque;
-/// 32-bit values carry alpha in their top byte, and when no alpha bits are declared and it is 0
-/// everywhere the image is opaque.
-fn to_colours(values: &[u32], depth: u8, alpha_bits: u8) -> Vec<[u8; 4]> {
-    match depth {
-        15 | 16 => {
-            let honour = depth == 16 && alpha_bits > 0 && values.iter().any(|&v| v & 0x8000 != 0);
-            values
-                .iter()
-                .map(|&v| {
-                    let a = if !honour || v & 0x8000 != 0 { 255 } else { 0 };
-                    [
-                        widen5((v >> 10) & 0x1F),
-                        widen5((v >> 5) & 0x1F),
-                        widen5(v & 0x1F),
-                        a,
-                    ]
-                })
-                .collect()
+/// The alpha rules of docs/icons.md ("TGA") for a whole image: 16-bit values honour bit 15 when
+/// the descriptor declares alpha bits, unless it is 0 in every value (then opaque); 15-bit values
+/// and 16-bit values without declared bits are opaque; 32-bit values carry alpha in their top
+/// byte, and when no alpha bits are declared and it is 0 everywhere the image is opaque.
+#[derive(Clone, Copy)]
+struct AlphaRule {
+    honour16: bool,
+    opaque32: bool,
+}
+
+impl AlphaRule {
+    fn of(values: &[u32], depth: u8, alpha_bits: u8) -> AlphaRule {
+        AlphaRule {
+            honour16: depth == 16 && alpha_bits > 0 && values.iter().any(|&v| v & 0x8000 != 0),
+            opaque32: depth == 32 && alpha_bits == 0 && values.iter().all(|&v| v >> 24 == 0),
         }
-        24 => values
-            .iter()
-            .map(|&v| [(v >> 16) as u8, (v >> 8) as u8, v as u8, 255])
-            .collect(),
-        _ => {
-            let opaque = alpha_bits == 0 && values.iter().all(|&v| v >> 24 == 0);
-            values
-                .iter()
-                .map(|&v| {
-                    let a = if opaque { 255 } else { (v >> 24) as u8 };
-                    [(v >> 16) as u8, (v >> 8) as u8, v as u8, a]
-                })
-                .collect()
+    }
+
+    /// The colour of a 15/16/24/32-bit value (colour-map entries use the same layouts).
+    fn colour(self, v: u32, depth: u8) -> [u8; 4] {
+        match depth {
+            15 | 16 => {
+                let a = if !self.honour16 || v & 0x8000 != 0 {
+                    255
+                } else {
+                    0
+                };
+                [
+                    widen5((v >> 10) & 0x1F),
+                    widen5((v >> 5) & 0x1F),
+                    widen5(v & 0x1F),
+                    a,
+                ]
+            }
+            24 => [(v >> 16) as u8, (v >> 8) as u8, v as u8, 255],
+            _ => {
+                let a = if self.opaque32 { 255 } else { (v >> 24) as u8 };
+                [(v >> 16) as u8, (v >> 8) as u8, v as u8, a]
+            }
         }
     }
 }

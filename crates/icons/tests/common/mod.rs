@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use modforge_gen::nwn2::{InstallSpec, Manifest, generate};
 use modforge_icons::{DiscoverOptions, IconCacheOptions, Sources};
 
-/// `../shared/fixtures/icons` next to the repository.
+/// The interop fixture folder for icons, kept beside the repository (written by other projects).
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/icons")
 }
