@@ -899,7 +899,7 @@ impl IconCache {
         control: &Control<'_>,
         rediscover: bool,
     ) -> Result<BuildReport, Error> {
-        let _guard = lock(&self.shared.build_lock);
+        let guard = lock(&self.shared.build_lock);
         if rediscover || read(&self.shared.index).is_none() {
             let (specs, discovery) = resolve_sources(&self.shared.options.sources)?;
             let index = Arc::new(ResourceIndex::open(&specs, &self.index_options(), control)?);
@@ -907,15 +907,27 @@ impl IconCache {
             *write(&self.shared.index) = Some(index);
         }
         let index = self.index()?;
-        self.build_and_install(&index, options.force, control)
+        let (report, update) = self.build_and_install(&index, options.force, control)?;
+        drop(guard);
+        self.notify(update);
+        Ok(report)
     }
 
+    /// Calls `onUpdate` (outside every lock, so the callback may use the cache).
+    fn notify(&self, update: Option<UpdateEvent>) {
+        if let (Some(update), Some(cb)) = (update, &self.shared.options.on_update) {
+            cb(&update);
+        }
+    }
+
+    /// Builds and serves a new generation; returns the report and, when a previous generation
+    /// was replaced and something changed, the update to announce.
     fn build_and_install(
         &self,
         index: &ResourceIndex,
         force: bool,
         control: &Control<'_>,
-    ) -> Result<BuildReport, Error> {
+    ) -> Result<(BuildReport, Option<UpdateEvent>), Error> {
         let old = self.current();
         let on_demand: Vec<ResRef> = self
             .shared
@@ -964,16 +976,9 @@ impl IconCache {
         *lock(&self.shared.last_build) = Some(report.clone());
         let old_had_entries = old.layout.len() > 0 || old.number > 0;
         drop(old);
-        if old_had_entries
-            && (!update.added.is_empty()
-                || !update.changed.is_empty()
-                || !update.removed.is_empty())
-        {
-            if let Some(cb) = &self.shared.options.on_update {
-                cb(&update);
-            }
-        }
-        Ok(report)
+        let changed =
+            !update.added.is_empty() || !update.changed.is_empty() || !update.removed.is_empty();
+        Ok((report, (old_had_entries && changed).then_some(update)))
     }
 
     fn next_generation(&self, current: u64) -> u64 {
@@ -1087,9 +1092,11 @@ impl IconCache {
             ));
         }
         drop(generation);
-        let _guard = lock(&self.shared.build_lock);
-        self.build_and_install(&index, false, control)?;
+        let guard = lock(&self.shared.build_lock);
+        let (_, update) = self.build_and_install(&index, false, control)?;
         *lock(&self.shared.validation) = ValidationState::Rebuilt;
+        drop(guard);
+        self.notify(update);
         Ok(())
     }
 
