@@ -500,8 +500,8 @@ pub fn generate(root: &Path, spec: &InstallSpec) -> Result<Manifest, Error> {
     // User override: TGA, DDS and PNG; every 5th twice (root and a deeper folder: deeper wins).
     for k in 0..spec.user_override {
         let name = icon_at(k * 11 + 5);
-        let (format, ext) = match k % 3 {
-            0 => (
+        let (format, ext) = match k % 6 {
+            0 | 3 => (
                 Format::Tga(TgaOptions {
                     pixels: TgaPixels::Bgra32,
                     rle: true,
@@ -511,6 +511,8 @@ pub fn generate(root: &Path, spec: &InstallSpec) -> Result<Manifest, Error> {
                 "tga",
             ),
             1 => (Format::Dds(DdsPixels::Dxt5), "dds"),
+            4 => (Format::Dds(DdsPixels::Bgra8), "dds"),
+            5 => (Format::Dds(DdsPixels::Dxt1), "dds"),
             _ => (Format::Png, "png"),
         };
         let entry = format!("{name}.{ext}");
