@@ -108,29 +108,30 @@ fn warm_child() -> Result<(), String> {
     std::process::exit(0);
 }
 
-/// CPU time (user + system) of this process so far, in ms (Linux; 0 elsewhere).
+/// CPU time (user + system) of this process so far, in ms (0 where no CPU clock is read).
 fn process_cpu_ms() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name: utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) * 10.0
+    cpu_clock(true) / 1e6
 }
 
-/// CPU time of the calling thread so far, in ns (Linux; 0 elsewhere).
+/// CPU time of the calling thread so far, in ns (0 where no CPU clock is read).
 fn thread_cpu_ns() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|f| f.parse().ok()))
-        .unwrap_or(0.0)
+    cpu_clock(false)
+}
+
+#[cfg(unix)]
+fn cpu_clock(process: bool) -> f64 {
+    use rustix::time::{ClockId, clock_gettime};
+    let t = clock_gettime(if process {
+        ClockId::ProcessCPUTime
+    } else {
+        ClockId::ThreadCPUTime
+    });
+    t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
+}
+
+#[cfg(not(unix))]
+fn cpu_clock(_process: bool) -> f64 {
+    0.0
 }
 
 fn load_average() -> String {

@@ -180,6 +180,24 @@ fn erf_entry_count(path: &Path) -> Option<u32> {
     Some(u32::from_le_bytes([head[16], head[17], head[18], head[19]]))
 }
 
+/// Whether a listed entry is a folder (`dir`) or a file, from the listing's file type where it
+/// is not a link (no extra `stat`), else following the link.
+fn entry_is(e: &std::fs::DirEntry, dir: bool) -> bool {
+    match e.file_type() {
+        Ok(t) if !t.is_symlink() => {
+            if dir {
+                t.is_dir()
+            } else {
+                t.is_file()
+            }
+        }
+        _ => {
+            let p = e.path();
+            if dir { p.is_dir() } else { p.is_file() }
+        }
+    }
+}
+
 fn file_label(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -380,7 +398,7 @@ fn add_workshop(root: &Path, d: &mut Discovery) {
     };
     let mut items: Vec<(Option<u64>, String, PathBuf)> = items
         .flatten()
-        .filter(|e| e.path().is_dir())
+        .filter(|e| entry_is(e, true))
         .map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             (name.parse::<u64>().ok(), name, e.path())
@@ -507,7 +525,7 @@ fn add_data_zips(data: &Path, d: &mut Discovery) {
     };
     let mut zips: Vec<(String, PathBuf)> = entries
         .flatten()
-        .filter(|e| e.path().is_file())
+        .filter(|e| entry_is(e, false))
         .filter_map(|e| {
             let name = e.file_name().to_str()?.to_string();
             name.to_ascii_lowercase()

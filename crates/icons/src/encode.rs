@@ -122,10 +122,10 @@ pub fn encode_icon(image: Rgba, settings: &EncodeSettings, label: &str) -> Resul
     }
     let opaque = pixels.chunks_exact(4).all(|p| p[3] == 255);
     let webp = if opaque {
-        let rgb: Vec<u8> = pixels
-            .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect();
+        let mut rgb = vec![0u8; pixels.len() / 4 * 3];
+        for (d, s) in rgb.chunks_exact_mut(3).zip(pixels.chunks_exact(4)) {
+            d.copy_from_slice(&s[..3]);
+        }
         webp(&rgb, width, height, ColorType::Rgb8, label)?
     } else {
         webp(&pixels, width, height, ColorType::Rgba8, label)?

@@ -376,16 +376,25 @@ fn decode_blocks(body: &[u8], format: DdsFormat, width: u32, height: u32, out: &
                 unpremultiply(t);
             }
         }
-        for ty in 0..4 {
+        let x0 = bx * 4;
+        let n = 4.min(w.saturating_sub(x0));
+        for (ty, row) in texels.chunks_exact(16).enumerate() {
             let y = by * 4 + ty;
             if y >= h {
                 break;
             }
-            let x0 = bx * 4;
-            let n = 4.min(w.saturating_sub(x0));
-            let src = texels.get(ty * 16..ty * 16 + n * 4).unwrap_or_default();
             let at = (y * w + x0) * 4;
-            if let Some(dst) = out.get_mut(at..at + n * 4) {
+            if n == 4 {
+                // The common case: a whole block row, a fixed-size copy.
+                if let (Some(dst), Ok(src)) = (out.get_mut(at..at + 16), <&[u8; 16]>::try_from(row))
+                {
+                    let dst: &mut [u8; 16] = match dst.try_into() {
+                        Ok(d) => d,
+                        Err(_) => continue,
+                    };
+                    *dst = *src;
+                }
+            } else if let (Some(dst), Some(src)) = (out.get_mut(at..at + n * 4), row.get(..n * 4)) {
                 dst.copy_from_slice(src);
             }
         }

@@ -140,7 +140,9 @@ pub(super) fn decode(data: &[u8], label: &str) -> Result<Rgba, Error> {
                 ),
             )
         })?;
-        bytes.chunks_exact(bpp).map(value_of).collect()
+        let mut values = Vec::with_capacity(pixels);
+        push_values(&mut values, bytes, bpp);
+        values
     };
 
     // Mapped indices are checked once, so the conversion below cannot fail.
@@ -207,6 +209,29 @@ fn value_of(bytes: &[u8]) -> u32 {
         .fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
 }
 
+/// Appends the little-endian values of `bytes` (`bpp` bytes each), with a loop per width so each
+/// is compiled without a per-pixel length dispatch.
+fn push_values(out: &mut Vec<u32>, bytes: &[u8], bpp: usize) {
+    match bpp {
+        1 => out.extend(bytes.iter().map(|&b| u32::from(b))),
+        2 => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]]))),
+        ),
+        3 => out.extend(
+            bytes
+                .chunks_exact(3)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], 0])),
+        ),
+        _ => out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        ),
+    }
+}
+
 /// Expands RLE packets over the whole `pixels` stream (packets cross scan lines); a packet that
 /// runs past the last pixel is an error.
 fn unpack_rle(
@@ -266,7 +291,7 @@ fn unpack_rle(
             let v = value_of(bytes);
             out.extend(std::iter::repeat_n(v, count));
         } else {
-            out.extend(bytes.chunks_exact(bpp).map(value_of));
+            push_values(&mut out, bytes, bpp);
         }
         at += take;
     }
