@@ -3,12 +3,12 @@ import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { generateTree, profile, profileSync, type ProfileReport } from '../index'
+import { generateTree, profile, profileSync, type ProfileReport } from 'modforge'
 import { du, findCount, onLinux, onPosix, removeTree, runUnprivileged, scratchDir, tempDir } from './helpers'
 
 const DAY = 86_400
 
-/** Builds the tree T1 of the profiler spec (sizes are apparent bytes). */
+/** Builds the tree T1 (docs/profile.md, "Test tree T1"; sizes are apparent bytes). */
 function buildT1(root: string): void {
   const now = Date.now() / 1000
   const file = (path: string, size: number, ageDays?: number) => {
@@ -38,7 +38,7 @@ function stable(report: ProfileReport) {
   return { ...rest, options: otherOptions }
 }
 
-describe.runIf(onPosix)('profile on the spec tree T1', () => {
+describe.runIf(onPosix)('profile on the test tree T1', () => {
   let root: string
   beforeAll(() => {
     root = tempDir('t1')
@@ -100,7 +100,7 @@ describe.runIf(onPosix)('profile on the spec tree T1', () => {
     expect(report.options).toMatchObject({ includeHidden: true, stats: true, topN: 10, maxDepth: null })
   })
 
-  it('applies the option variants of the spec', async () => {
+  it('applies the option variants of T1', async () => {
     const hidden = await profile(root, { includeHidden: false })
     expect(hidden.totals).toMatchObject({ files: 7, fileApparentBytes: 5696, skipped: 1 })
     expect(hidden.depthHistogram).toEqual([1, 10, 3])

@@ -16,7 +16,7 @@ import {
   openOrBuildSync,
   putBlob,
   type GeneratedDataset,
-} from '../index'
+} from 'modforge'
 import { ROOT, onLinux, onPosix, removeTree, runUnprivileged, tempDir } from './helpers'
 
 let work: string
@@ -141,7 +141,7 @@ describe('blob snapshots', () => {
 })
 
 describe('datasets', () => {
-  it('reads the CSV vectors of the spec', () => {
+  it('reads the CSV test vectors', () => {
     const d = dir('csv-vectors')
     const open = (csv: string, extra: object = {}) =>
       openDatasetSync({ dir: d, name: `t${Math.random().toString(36).slice(2)}`, version: '1', source: { token: csv }, tables: { t: Buffer.from(csv) }, ...extra }).value.table('t')!
@@ -203,14 +203,14 @@ describe('datasets', () => {
     const people = value.table('people')!
     expect(people.key).toBe('id')
     expect(people.get('8.5')).toEqual({ name: 'Bo', id: '8.5' })
-    expect([...value.table('pairs')!]).toEqual([{ a: 'x', b: 'y' }, { a: 'z', b: 'w' }])
+    expect([...value.table('pairs')!.rows()]).toEqual([{ a: 'x', b: 'y' }, { a: 'z', b: 'w' }])
     expect(value.table('missing')).toBeUndefined()
     await expect(
       openDataset({ dir: d, name: 'bad', version: '1', source: { token: 'b' }, tables: { t: { columns: ['a'], rows: [[{}]] } } }),
     ).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG', message: expect.stringContaining("table 't', row 0, column 'a'") })
     await expect(
       openDataset({ dir: d, name: 'bad', version: '1', source: { token: 'b' }, tables: { t: { columns: 'a' as never, rows: [] } } }),
-    ).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG', message: expect.stringContaining("table 't'") })
+    ).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG', message: expect.stringContaining('options.tables.t.columns must be an array of strings') })
     await expect(getBlob({ dir: d, name: 'n', version: '1', source: { token: 5 as never } })).rejects.toMatchObject({
       code: 'ERR_MODFORGE_INVALID_ARG',
     })
@@ -257,7 +257,7 @@ describe('datasets', () => {
       const nouns = db.table('nouns')!
       expect(nouns.columns).not.toContain('version')
       let joined = 0
-      for (const noun of nouns) {
+      for (const noun of nouns.rows()) {
         const family = db.table('families')!.get(noun.family)
         const order = family && db.table('orders')!.get(family.order)
         const cls = order && db.table('classes')!.get(order.class)
@@ -343,7 +343,7 @@ describe.runIf(onPosix)('crash safety across processes', () => {
     expect(kills).toBeGreaterThan(5)
     const after = spawnSync(process.execPath, ['-e', `${common}
       const o = modforge.openOrBuildSync({ ...spec('A'), build: () => payload('A') })
-      modforge.cleanStore(${JSON.stringify(d)})
+      modforge.cleanStoreSync(${JSON.stringify(d)})
       process.stdout.write(JSON.stringify({ ok: o.value.equals(payload('A')) }))
     `], { encoding: 'utf8' })
     expect(JSON.parse(after.stdout)).toEqual({ ok: true })

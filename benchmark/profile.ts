@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path'
 
 import { fdir } from 'fdir'
 
-import { generateTree, profile, type ProfileReport } from '../index'
+import { generateTree, profile, type ProfileReport } from 'modforge'
 import {
   type Measurement,
   type RunPlan,
@@ -43,7 +43,7 @@ const TREES: TreeCase[] = [
 const ROOT = resolve(__dirname, '..')
 const SEED = 2024
 
-/** Generates a tree once and reuses it while its spec is unchanged (a marker file records it). */
+/** Generates a tree once and reuses it while its parameters are unchanged (kept in a marker file). */
 async function ensureTree(base: string, tree: TreeCase): Promise<string> {
   const dir = join(base, `${tree.shape}-${tree.entries}-${SEED}`)
   const marker = `${dir}.done`

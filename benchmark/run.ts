@@ -4,11 +4,13 @@
  */
 import { machine } from './harness'
 import { profileBenchmark } from './profile'
+import { startupBenchmark } from './startup'
 import { storeBenchmark } from './store'
 
 const AREAS: Record<string, (args: string[]) => Promise<void>> = {
   profile: profileBenchmark,
   store: storeBenchmark,
+  startup: startupBenchmark,
 }
 
 async function main(): Promise<void> {

@@ -13,7 +13,7 @@ import * as v8 from 'node:v8'
 import { open as openLmdb } from 'lmdb'
 import { pack, unpack } from 'msgpackr'
 
-import { generateDataset, invalidateSync, openDataset, openDatasetSync, type Dataset, type GeneratedDataset } from '../index'
+import { generateDataset, invalidateSync, openDataset, openDatasetSync, type Dataset, type GeneratedDataset } from 'modforge'
 import { type Measurement, type RunPlan, type TargetResult, machine, measure, printTable, summarize, target, writeResults } from './harness'
 
 const ROOT = resolve(__dirname, '..')
@@ -44,7 +44,7 @@ function parsedForm(dataset: Dataset): Parsed {
   for (const name of dataset.tables) {
     const table = dataset.table(name)!
     const columns = table.columns
-    parsed[name] = { columns, rows: [...table].map((row) => columns.map((column) => row[column])) }
+    parsed[name] = { columns, rows: [...table.rows()].map((row) => columns.map((column) => row[column])) }
   }
   return parsed
 }
@@ -115,7 +115,7 @@ async function benchSet(label: string, set: GeneratedDataset, work: string, plan
     await lmdbWrite.transaction(() => {
       for (const name of reference.tables) {
         const table = reference.table(name)!
-        for (const row of table) lmdbWrite.put(`${name}\0${row[table.key!]}`, row)
+        for (const row of table.rows()) lmdbWrite.put(`${name}\0${row[table.key!]}`, row)
       }
     })
     await lmdbWrite.close()
@@ -181,7 +181,7 @@ async function benchSet(label: string, set: GeneratedDataset, work: string, plan
 
   // Full scan.
   const scanRows: Measurement[] = []
-  scanRows.push(await measure('modforge: every row of every table', plan, () => { for (const table of tableOf.values()) for (const row of table) void row }))
+  scanRows.push(await measure('modforge: every row of every table', plan, () => { for (const table of tableOf.values()) for (const row of table.rows()) void row }))
   scanRows.push(await measure('lmdb-js getRange over everything', plan, () => { for (const entry of lmdb.getRange()) void entry.value }))
   printTable(`${label}: full scan`, scanRows, 'modforge: every row of every table')
   dataset.close()

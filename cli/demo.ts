@@ -7,30 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { generateDataset, generateTree, openDataset, profile } from '../index'
-import { parse } from './args'
-import type { Command, CommandContext } from './command'
 import { formatBytes, formatCount, formatDuration } from './format'
-
-const HELP = `Usage: modforge demo [--keep] [--entries N]
-
-Runs every capability on generated data in a temporary folder and prints what it did and how
-long each step took:
-  1. profile: generates a seeded folder tree (with hard links, symlink loops, unreadable folders,
-     awkward names) and profiles it, full and names-only
-  2. store: generates a CSV data set (19 tables, ~12.5k rows), builds its snapshot, reopens it
-     from disk and looks keys up
-
-Options:
-      --keep         keep the temporary folder
-      --entries N    entries of the generated tree (default 20000)
-  -h, --help         show this help`
-
-const OPTIONS = {
-  keep: { type: 'boolean' },
-  entries: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const
+import { command, flag, integer, type CommandContext } from './framework'
+import { formatProgress, ProgressLine } from './progress'
 
 /** Runs `step`, prints its title and duration, and returns its result. */
 async function timed<T>(context: CommandContext, title: string, step: () => Promise<T>): Promise<{ result: T; ms: number }> {
@@ -42,14 +21,29 @@ async function timed<T>(context: CommandContext, title: string, step: () => Prom
 }
 
 async function profileStep(context: CommandContext, root: string, entries: number): Promise<void> {
+  const { generateTree } = require('../src/generate') as typeof import('../src/generate')
+  const { profile } = require('../src/profile') as typeof import('../src/profile')
+  const { signal } = context
   context.out('\n1. Directory profiler')
   const tree = join(root, 'tree')
-  const generated = await timed(context, `generate a ${formatCount(entries)}-entry tree (seed 1)`, () =>
-    // The extras (symbolic links, FIFOs, permissions) need a POSIX system.
-    generateTree(tree, { shape: 'mixed', entries, seed: 1, extras: process.platform !== 'win32' }),
-  )
-  const full = await timed(context, 'profile (full: sizes, hard links, ages)', () => profile(tree))
-  const names = await timed(context, 'profile (names only)', () => profile(tree, { stats: false }))
+  const line = new ProgressLine()
+  const generated = await timed(context, `generate a ${formatCount(entries)}-entry tree (seed 1)`, async () => {
+    try {
+      // The extras (symbolic links, FIFOs, permissions) need a POSIX system.
+      return await generateTree(tree, {
+        shape: 'mixed',
+        entries,
+        seed: 1,
+        extras: process.platform !== 'win32',
+        signal,
+        onProgress: (event) => line.update(() => formatProgress(event, ' entries')),
+      })
+    } finally {
+      line.clear()
+    }
+  })
+  const full = await timed(context, 'profile (full: sizes, hard links, ages)', () => profile(tree, { signal }))
+  const names = await timed(context, 'profile (names only)', () => profile(tree, { stats: false, signal }))
   const t = full.result.totals
   context.out(
     `  -> ${formatCount(t.files)} files, ${formatCount(t.dirs)} folders, ${formatCount(t.symlinks)} symlinks, ` +
@@ -71,18 +65,21 @@ async function profileStep(context: CommandContext, root: string, entries: numbe
 }
 
 async function storeStep(context: CommandContext, root: string): Promise<void> {
+  const { generateDataset } = require('../src/generate') as typeof import('../src/generate')
+  const { openDataset } = require('../src/dataset') as typeof import('../src/dataset')
+  const { signal } = context
   context.out('\n2. Snapshot store (datasets)')
   const csvDir = join(root, 'csv')
   const cache = join(root, 'cache')
-  const set = await timed(context, 'generate 19 CSV tables (dalle shape)', () => generateDataset(csvDir, { seed: 1 }))
+  const set = await timed(context, 'generate 19 CSV tables (dalle shape)', () => generateDataset(csvDir, { seed: 1, signal }))
   const tables = Object.fromEntries(set.result.tables.map((table) => [table.name, table.path]))
-  const options = { dir: cache, name: 'databases', versionColumn: 'version', tables }
+  const options = { dir: cache, name: 'databases', versionColumn: 'version', tables, signal }
   const built = await timed(context, 'open: parse CSV, build and write snapshot', () => openDataset(options))
   built.result.value.close()
   const warm = await timed(context, 'open again: verified snapshot from disk', () => openDataset(options))
   const dataset = warm.result.value
   const nouns = dataset.table('nouns')!
-  const keys = nouns.column(nouns.key!)
+  const keys = [...nouns.keys()]
   const rounds = 100_000
   const lookups = await timed(context, `${formatCount(rounds)} key lookups`, async () => {
     let found = 0
@@ -106,17 +103,21 @@ async function storeStep(context: CommandContext, root: string): Promise<void> {
 }
 
 /** `modforge demo`. */
-export const demoCommand: Command = {
-  name: 'demo',
+export const demoCommand = command({
   summary: 'run every capability on generated sample data and show the timings',
-  help: HELP,
-  async run(argv, context) {
-    const { values } = parse('demo', argv, OPTIONS)
-    if (values.help) {
-      context.out(HELP)
-      return 0
-    }
-    const entries = values.entries === undefined ? 20_000 : Number(values.entries)
+  description:
+    'Runs every capability on generated data in a temporary folder and prints what it did and how\n' +
+    'long each step took:\n' +
+    '  1. profile: generates a seeded folder tree (with hard links, symlink loops, unreadable folders,\n' +
+    '     awkward names) and profiles it, full and names-only\n' +
+    '  2. store: generates a CSV data set (19 tables, ~12.5k rows), builds its snapshot, reopens it\n' +
+    '     from disk and looks keys up',
+  options: {
+    keep: flag('keep the temporary folder'),
+    entries: integer('entries of the generated tree (default 20000)', { placeholder: 'N', min: 1 }),
+  },
+  async run({ options }, context) {
+    const entries = options.entries ?? 20_000
     const root = mkdtempSync(join(tmpdir(), 'modforge-demo-'))
     const started = performance.now()
     context.out(`modforge demo in ${root}`)
@@ -124,13 +125,13 @@ export const demoCommand: Command = {
       await profileStep(context, root, entries)
       await storeStep(context, root)
     } finally {
-      if (!values.keep) {
+      if (!options.keep) {
         // The generated tree contains folders without permissions; make them removable first.
         spawnSync('chmod', ['-R', 'u+rwx', root])
         rmSync(root, { recursive: true, force: true })
       }
     }
-    context.out(`\ndone in ${formatDuration(performance.now() - started)}${values.keep ? `; data kept in ${root}` : ''}`)
+    context.out(`\ndone in ${formatDuration(performance.now() - started)}${options.keep ? `; data kept in ${root}` : ''}`)
     return 0
   },
-}
+})

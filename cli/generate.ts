@@ -1,79 +1,95 @@
 /** `modforge generate tree|dataset`: the seeded data generators on the command line. */
 import { resolve } from 'node:path'
 
-import { generateDataset, generateTree } from '../index'
-import { integerFlag, parse, UsageError } from './args'
-import type { Command } from './command'
 import { formatBytes, formatCount, formatDuration } from './format'
+import { command, flag, group, integer, text } from './framework'
+import { formatProgress, ProgressLine } from './progress'
 
-const HELP = `Usage: modforge generate tree <dir> [--shape S] [--entries N] [--seed N] [--extras]
-       modforge generate dataset <dir> [--scale dalle|large] [--seed N]
-
-Writes seeded, reproducible data (the data of the tests, the demo and the benchmarks).
-
-tree     a folder tree; shapes: wide, deep, node (node_modules-like), game (an install with sparse
-         archives), mixed (default); --extras adds hard links, symlink loops, unreadable folders,
-         awkward names, a FIFO and a socket. <dir> must be empty or missing.
-dataset  19 CSV tables with the shape of the dalle databases (~12.5k rows, ~595 KB); --scale large
-         writes ~1M rows.
-
-Options:
-      --json        print the summary as JSON
-  -h, --help        show this help`
-
-const OPTIONS = {
-  shape: { type: 'string' },
-  entries: { type: 'string' },
-  seed: { type: 'string' },
-  extras: { type: 'boolean' },
-  scale: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const
-
-/** `modforge generate`. */
-export const generateCommand: Command = {
-  name: 'generate',
-  summary: 'write seeded test data: a folder tree or a CSV data set',
-  help: HELP,
-  async run(argv, context) {
-    const { values, positionals } = parse('generate', argv, OPTIONS)
-    if (values.help) {
-      context.out(HELP)
-      return 0
-    }
-    const [what, dir] = positionals
-    if (!dir || (what !== 'tree' && what !== 'dataset')) {
-      throw new UsageError('expected `generate tree <dir>` or `generate dataset <dir>`', 'generate')
-    }
-    const seed = integerFlag('generate', '--seed', values.seed)
+const tree = command({
+  summary: 'a seeded folder tree (wide, deep, node, game or mixed)',
+  description:
+    'Writes a seeded folder tree; shapes: wide, deep, node (node_modules-like), game (an install with\n' +
+    'sparse archives), mixed. --extras adds hard links, symlink loops, unreadable folders, awkward names,\n' +
+    'a FIFO and a socket.',
+  args: [{ name: 'dir', description: 'where the tree is written (empty or missing)', required: true }],
+  options: {
+    shape: text('the shape of the tree (default mixed)', { choices: ['wide', 'deep', 'node', 'game', 'mixed'] }),
+    entries: integer('approximate number of entries', { placeholder: 'N', min: 1 }),
+    seed: integer('seed of every random choice (default 1)', { placeholder: 'N' }),
+    extras: flag('add the extras/ folder of awkward cases'),
+    json: flag('print the summary as JSON'),
+    noProgress: flag('no progress line'),
+  },
+  footer: 'Exit codes: 0 written, 1 failed, 2 bad usage, 130 interrupted.',
+  async run({ args, options }, context) {
+    const { generateTree } = require('../src/generate') as typeof import('../src/generate')
+    const line = new ProgressLine(!options.noProgress)
     const started = performance.now()
-    if (what === 'tree') {
-      const summary = await generateTree(resolve(dir), {
-        shape: values.shape as 'mixed' | undefined,
-        entries: integerFlag('generate', '--entries', values.entries),
-        seed,
-        extras: values.extras ?? false,
+    let summary
+    try {
+      summary = await generateTree(resolve(args.dir), {
+        shape: options.shape,
+        entries: options.entries,
+        seed: options.seed,
+        extras: options.extras,
+        signal: context.signal,
+        onProgress: (event) => line.update(() => formatProgress(event, ' entries')),
       })
-      const elapsed = performance.now() - started
-      if (values.json) context.out(JSON.stringify(summary, null, 2))
-      else {
-        context.out(
-          `${formatCount(summary.files)} files, ${formatCount(summary.dirs)} folders, ${formatCount(summary.symlinks)} symlinks, ` +
-            `${formatCount(summary.other)} other, ${formatBytes(summary.fileBytes)} in ${formatDuration(elapsed)}`,
-        )
-      }
-    } else {
-      const set = await generateDataset(resolve(dir), { seed, scale: values.scale as 'dalle' | undefined })
-      const elapsed = performance.now() - started
-      if (values.json) context.out(JSON.stringify(set, null, 2))
-      else {
-        context.out(
-          `${set.tables.length} tables, ${formatCount(set.rows)} rows, ${formatBytes(set.bytes)} of CSV ` +
-            `(version ${set.version}) in ${formatDuration(elapsed)}`,
-        )
-      }
+    } finally {
+      line.clear()
+    }
+    const elapsed = performance.now() - started
+    if (options.json) context.out(JSON.stringify(summary, null, 2))
+    else {
+      context.out(
+        `${formatCount(summary.files)} files, ${formatCount(summary.dirs)} folders, ${formatCount(summary.symlinks)} symlinks, ` +
+          `${formatCount(summary.other)} other, ${formatBytes(summary.fileBytes)} in ${formatDuration(elapsed)}`,
+      )
     }
     return 0
   },
-}
+})
+
+const dataset = command({
+  summary: 'a seeded CSV data set (19 tables with the shape of the dalle databases)',
+  description: '19 CSV tables with the shape of the dalle databases (~12.5k rows, ~595 KB); --scale large writes ~1M rows.',
+  args: [{ name: 'dir', description: 'where the CSV files are written', required: true }],
+  options: {
+    scale: text('dalle (default) or large', { choices: ['dalle', 'large'] }),
+    seed: integer('seed of every random choice (default 1)', { placeholder: 'N' }),
+    json: flag('print the summary as JSON'),
+    noProgress: flag('no progress line'),
+  },
+  footer: 'Exit codes: 0 written, 1 failed, 2 bad usage, 130 interrupted.',
+  async run({ args, options }, context) {
+    const { generateDataset } = require('../src/generate') as typeof import('../src/generate')
+    const line = new ProgressLine(!options.noProgress)
+    const started = performance.now()
+    let set
+    try {
+      set = await generateDataset(resolve(args.dir), {
+        seed: options.seed,
+        scale: options.scale,
+        signal: context.signal,
+        onProgress: (event) => line.update(() => formatProgress(event, ' rows')),
+      })
+    } finally {
+      line.clear()
+    }
+    const elapsed = performance.now() - started
+    if (options.json) context.out(JSON.stringify(set, null, 2))
+    else {
+      context.out(
+        `${set.tables.length} tables, ${formatCount(set.rows)} rows, ${formatBytes(set.bytes)} of CSV ` +
+          `(version ${set.version}) in ${formatDuration(elapsed)}`,
+      )
+    }
+    return 0
+  },
+})
+
+/** `modforge generate <command>`. */
+export const generateCommands = group({
+  description: 'Writes seeded, reproducible data: the data of the tests, the demo and the benchmarks.',
+  commands: { tree, dataset },
+})

@@ -1,109 +1,77 @@
-/** `modforge profile [dir]`: the directory profiler on the command line. */
+/**
+ * `modforge profile [dir]`: the directory profiler on the command line. One folder per run: a
+ * second folder is refused (profile each folder in its own run, or their common parent).
+ */
 import { resolve } from 'node:path'
 
-import { profile, type ProfileOptions, type ProfileReport } from '../index'
-import { integerFlag, listFlag, parse, sizeFlag } from './args'
+import type { ProfileReport } from '../src/profile'
 import { formatBytes, formatCount, formatDuration, formatPercent, section, table } from './format'
-import { ProgressLine } from './progress'
-import type { Command } from './command'
-
-const HELP = `Usage: modforge profile [dir] [options]
-
-Profiles a folder tree (default: the current folder): counts, apparent and on-disk sizes (as GNU du),
-extensions, largest files, heaviest folders, empty folders, depth and ages, and unreadable entries.
-
-Options:
-  --json                  print the report as JSON on stdout
-  -t, --threads N         worker threads (default: number of cores)
-  -d, --max-depth N       deepest level walked (root = 0); limits the walk, unlike du -d
-      --exclude GLOB      prune entries matching GLOB (repeatable; gitignore-like)
-      --include GLOB      count only regular files matching GLOB (repeatable)
-  -e, --ext a,b           count only regular files with these extensions
-      --no-hidden         skip hidden files and folders
-  -x, --one-file-system   do not read folders on other file systems
-      --min-size SIZE     skip regular files smaller than SIZE (K/M/G = 1024-based, KB/MB/GB = 1000-based)
-  -L, --follow            follow symbolic links (loops are detected)
-  -l, --count-links       count hard-linked files once per name
-      --names-only        fast mode without sizes (no stat per entry)
-  -n, --top N             rows in the top tables (default 10)
-      --error-limit N     errors listed (default 100; all are counted)
-      --strict            fail on the first error
-      --no-progress       no progress line
-  -h, --help              show this help
-
-Exit codes: 0 complete, 1 complete with errors (or --strict failure), 2 bad usage, 130 interrupted.`
-
-const OPTIONS = {
-  json: { type: 'boolean' },
-  threads: { type: 'string', short: 't' },
-  'max-depth': { type: 'string', short: 'd' },
-  exclude: { type: 'string', multiple: true },
-  include: { type: 'string', multiple: true },
-  ext: { type: 'string', short: 'e', multiple: true },
-  'no-hidden': { type: 'boolean' },
-  'one-file-system': { type: 'boolean', short: 'x' },
-  'min-size': { type: 'string' },
-  follow: { type: 'boolean', short: 'L' },
-  'count-links': { type: 'boolean', short: 'l' },
-  'names-only': { type: 'boolean' },
-  top: { type: 'string', short: 'n' },
-  'error-limit': { type: 'string' },
-  strict: { type: 'boolean' },
-  'no-progress': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const
+import { command, flag, integer, list, repeat, size } from './framework'
+import { formatProgress, ProgressLine } from './progress'
 
 /** `modforge profile`. */
-export const profileCommand: Command = {
-  name: 'profile',
+export const profileCommand = command({
   summary: 'profile a folder tree: counts, sizes, extensions, largest files, errors',
-  help: HELP,
-  async run(argv, context) {
-    const { values, positionals } = parse('profile', argv, OPTIONS)
-    if (values.help) {
-      context.out(HELP)
-      return 0
-    }
-    const dir = positionals[0] ?? '.'
-    const options: ProfileOptions = {
-      threads: integerFlag('profile', '--threads', values.threads),
-      maxDepth: integerFlag('profile', '--max-depth', values['max-depth']),
-      exclude: values.exclude,
-      include: values.include,
-      extensions: listFlag(values.ext),
-      includeHidden: !values['no-hidden'],
-      oneFileSystem: values['one-file-system'] ?? false,
-      minSize: sizeFlag('profile', '--min-size', values['min-size']),
-      followSymlinks: values.follow ?? false,
-      countHardLinks: values['count-links'] ?? false,
-      stats: !values['names-only'],
-      topN: integerFlag('profile', '--top', values.top),
-      errorLimit: integerFlag('profile', '--error-limit', values['error-limit']),
-      strict: values.strict ?? false,
-      signal: context.signal,
-    }
-    const line = new ProgressLine(!values['no-progress'])
-    options.onProgress = (event) =>
-      line.update(
-        `${formatCount(event.done)} entries, ${formatBytes(event.bytes ?? 0)}  ${event.current}`,
-      )
+  description:
+    'Profiles a folder tree: counts, apparent and on-disk sizes (as GNU du), extensions, largest files,\n' +
+    'heaviest folders, empty folders, depth and ages, and unreadable entries. One folder per run.',
+  args: [{ name: 'dir', description: 'the folder to profile', default: '.' }],
+  options: {
+    json: flag('print the report as JSON on stdout'),
+    threads: integer('worker threads (default: number of cores)', { short: 't', placeholder: 'N', max: 512 }),
+    maxDepth: integer('deepest level walked (root = 0); limits the walk, unlike du -d', { short: 'd', placeholder: 'N' }),
+    exclude: repeat('prune entries matching GLOB (repeatable; gitignore-like)', { placeholder: 'GLOB' }),
+    include: repeat('count only regular files matching GLOB (repeatable)', { placeholder: 'GLOB' }),
+    ext: list('count only regular files with these extensions', { short: 'e', placeholder: 'a,b' }),
+    noHidden: flag('skip hidden files and folders'),
+    oneFileSystem: flag('do not read folders on other file systems', { short: 'x' }),
+    minSize: size('skip regular files smaller than SIZE (K/M/G = 1024-based, KB/MB/GB = 1000-based)', { placeholder: 'SIZE' }),
+    follow: flag('follow symbolic links (loops are detected)', { short: 'L' }),
+    countLinks: flag('count hard-linked files once per name', { short: 'l' }),
+    namesOnly: flag('fast mode without sizes (no stat per entry)'),
+    top: integer('rows in the top tables (default 10)', { short: 'n', placeholder: 'N' }),
+    errorLimit: integer('errors listed (default 100; all are counted)', { placeholder: 'N' }),
+    strict: flag('fail on the first error'),
+    noProgress: flag('no progress line'),
+  },
+  footer: 'Exit codes: 0 complete, 1 complete with errors (or --strict failure), 2 bad usage, 130 interrupted.',
+  async run({ args, options }, context) {
+    const { profile } = require('../src/profile') as typeof import('../src/profile')
+    const line = new ProgressLine(!options.noProgress)
     let report: ProfileReport
     try {
-      report = await profile(dir, options)
+      report = await profile(args.dir, {
+        threads: options.threads,
+        maxDepth: options.maxDepth,
+        exclude: options.exclude,
+        include: options.include,
+        extensions: options.ext,
+        includeHidden: !options.noHidden,
+        oneFileSystem: options.oneFileSystem,
+        minSize: options.minSize,
+        followSymlinks: options.follow,
+        countHardLinks: options.countLinks,
+        stats: !options.namesOnly,
+        topN: options.top,
+        errorLimit: options.errorLimit,
+        strict: options.strict,
+        signal: context.signal,
+        onProgress: (event) => line.update(() => formatProgress(event, ' entries')),
+      })
     } finally {
       line.clear()
     }
-    if (values.json) {
+    if (options.json) {
       context.out(JSON.stringify(report, null, 2))
     } else {
       context.out(renderReport(report))
-      if (resolve(dir) === '/' && !options.oneFileSystem) {
+      if (resolve(args.dir) === '/' && !options.oneFileSystem) {
         context.err('hint: pseudo file systems such as /proc change during the walk and inflate sizes; add -x')
       }
     }
     return report.totals.errors > 0 ? 1 : 0
   },
-}
+})
 
 /** The readable report: summary, then the tables. */
 export function renderReport(report: ProfileReport): string {

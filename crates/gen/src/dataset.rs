@@ -6,6 +6,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use modforge_core::{Control, Progress, Stage};
+
 use crate::error::Error;
 use crate::rng::SplitMix64;
 
@@ -100,7 +102,8 @@ const POLARITY: &[&str] = &["positive", "negative", "neutral"];
 const LANGUAGE: &[&str] = &["plain", "poetic", "formal", "slang"];
 const CATEGORY: &[&str] = &["camera", "subject", "scene", "light"];
 
-/// The dalle tables with their c.1 counts, in the archive's order.
+/// The dalle tables with their counts, in the archive's order (docs/store.md, "Generated data
+/// sets").
 const SPECS: &[Spec] = &[
     Spec {
         name: "adverbs",
@@ -349,7 +352,23 @@ impl Words {
 /// Writes a dalle-shaped data set of `<table>.csv` files into `dir` (created when missing).
 /// The same seed and scale always give the same bytes.
 pub fn dalle(dir: &Path, seed: u64, scale: Scale) -> Result<GeneratedSet, Error> {
+    dalle_with(dir, seed, scale, &Control::default())
+}
+
+/// [`dalle`] with progress (stage `generate`, `done`/`total` = data rows generated; the files are
+/// written after the last event) and cancellation between tables.
+pub fn dalle_with(
+    dir: &Path,
+    seed: u64,
+    scale: Scale,
+    control: &Control<'_>,
+) -> Result<GeneratedSet, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("mkdir", dir, e))?;
+    let total_rows: u64 = SPECS
+        .iter()
+        .map(|spec| u64::from(spec.rows * scale.factor()))
+        .sum();
+    let mut rows_done = 0u64;
     let factor = scale.factor();
     let mut words = Words {
         rng: SplitMix64::new(seed),
@@ -361,7 +380,10 @@ pub fn dalle(dir: &Path, seed: u64, scale: Scale) -> Result<GeneratedSet, Error>
         .filter_map(|n| SPECS.iter().find(|s| s.name == *n))
         .chain(SPECS.iter().filter(|s| !REFERENCE_ORDER.contains(&s.name)));
     for spec in order {
+        control.check()?;
         let (records, table, table_keys) = generate_table(spec, factor, &mut words, &keys, dir);
+        rows_done += u64::from(table.rows);
+        control.report(Progress::of(Stage::Generate, rows_done, total_rows).at(spec.name));
         let data = encode_csv(&records, table.bom, table.crlf)
             .map_err(|e| Error::io("write", &table.path, std::io::Error::other(e.to_string())))?;
         keys.push((spec.name, table_keys));

@@ -23,6 +23,15 @@ pub enum Error {
     /// A request that cannot be generated (an unknown shape, a folder that is not empty).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The caller cancelled the generation.
+    #[error("the operation was aborted")]
+    Aborted,
+}
+
+impl From<modforge_core::Aborted> for Error {
+    fn from(_: modforge_core::Aborted) -> Self {
+        Error::Aborted
+    }
 }
 
 impl Error {
@@ -49,6 +58,7 @@ impl Categorize for Error {
                 path,
             },
             Error::InvalidArgument(_) => Category::InvalidArg,
+            Error::Aborted => Category::Aborted,
         }
     }
 }

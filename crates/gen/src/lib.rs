@@ -9,12 +9,15 @@
 //!   "Generated data sets").
 //! - [`nwn2`]: a synthetic NWN2 install (Data zips, UI icons, overrides, HAKs, module, campaign,
 //!   Workshop items) with the expected winner of every icon (docs/icons.md, "Generated install").
+//! - [`rom`]: SNES ROM images with correct headers and checksums, HAL blocks at known offsets
+//!   and a JSON manifest (docs/rom.md, "Generated ROMs").
 
 mod error;
 mod rng;
 
 pub mod dataset;
 pub mod nwn2;
+pub mod rom;
 pub mod tree;
 
 pub use error::Error;

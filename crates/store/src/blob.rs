@@ -1,4 +1,4 @@
-//! Blob snapshots: `open_or_build`, `put`, `get` (d.5).
+//! Blob snapshots: `open_or_build`, `put`, `get` (docs/store.md, "Blobs").
 
 use std::path::PathBuf;
 
@@ -7,6 +7,9 @@ use crate::fingerprint::{Fingerprint, Source, fingerprint};
 use crate::hooks::Hooks;
 use crate::reason::Reason;
 use crate::snapshot::{self, Snapshot, SnapshotId};
+
+/// The payload kind of a blob snapshot (bytes stored as given).
+pub const BLOB_KIND: &str = "blob";
 
 /// The result of an open-or-build call: the value, where it lives, and how it was obtained.
 #[derive(Debug)]
@@ -39,7 +42,7 @@ pub struct Put {
 /// Serves `id` from disk when it passes every load check against `source`'s fingerprint;
 /// otherwise calls `build`, writes the result atomically and returns it. A failed write is
 /// reported in [`Opened::persist_error`], never as an error. Errors: `build`'s own, a source that
-/// cannot be fingerprinted, or [`Error::Aborted`] from `hooks.cancel` (no file is left behind).
+/// cannot be fingerprinted, or [`Error::Aborted`] from `hooks.control` (no file is left behind).
 pub fn open_or_build_blob<E: From<Error>>(
     id: &SnapshotId,
     source: &Source,
@@ -49,8 +52,9 @@ pub fn open_or_build_blob<E: From<Error>>(
     open_or_build_checked(id, source, hooks, |_| Ok(()), build)
 }
 
-/// Like [`open_or_build_blob`], with the caller's structural check of the payload (step 8 of
-/// d.2): a payload that `validate` refuses is treated as `corrupt` and rebuilt.
+/// Like [`open_or_build_blob`], with the caller's structural check of the payload (check 8,
+/// docs/store.md, "Load checks"): a payload that `validate` refuses is treated as `corrupt` and
+/// rebuilt.
 pub fn open_or_build_checked<E: From<Error>>(
     id: &SnapshotId,
     source: &Source,

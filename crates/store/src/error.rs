@@ -53,7 +53,7 @@ pub enum Error {
 
 impl Error {
     /// Builds an [`Error::Io`].
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io {
             path: path.into(),
             op,

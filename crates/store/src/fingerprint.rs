@@ -1,4 +1,4 @@
-//! Source fingerprints (d.1): what a snapshot was built from.
+//! Source fingerprints (docs/store.md, "Fingerprints"): what a snapshot was built from.
 //!
 //! Every source is hashed through an explicit framing so that `["ab", "c"]` and `["a", "bc"]`
 //! differ and the order in which files are listed does not matter.
@@ -137,9 +137,9 @@ pub fn fingerprint(source: &Source) -> Result<Fingerprint, Error> {
     fingerprint_with_options(source, None)
 }
 
-/// Computes the fingerprint of a source followed by `u32 len ‖ options` (datasets hash their
-/// canonical build options this way, so changing an option invalidates like changing the source).
-pub(crate) fn fingerprint_with_options(
+/// Computes the fingerprint of a source followed by `u32 len ‖ options`: a payload's canonical
+/// build options hashed this way make a changed option invalidate like a changed source.
+pub fn fingerprint_with_options(
     source: &Source,
     options: Option<&[u8]>,
 ) -> Result<Fingerprint, Error> {
@@ -169,14 +169,15 @@ pub(crate) fn fingerprint_with_options(
     }
     if let Some(options) = options {
         let len = u32::try_from(options.len())
-            .map_err(|_| Error::Limit("dataset options JSON larger than 4 GiB".into()))?;
+            .map_err(|_| Error::Limit("build options larger than 4 GiB".into()))?;
         hasher.update(&len.to_le_bytes());
         hasher.update(options);
     }
     Ok(hasher.finish())
 }
 
-/// Hashes the file framing of d.1, files sorted by the bytes of their path strings.
+/// Hashes the file framing (docs/store.md, "Fingerprints"), files sorted by the bytes of their
+/// path strings.
 fn hash_files(hasher: &mut Hasher, paths: &[PathBuf], mode: FileMode) -> Result<(), Error> {
     let mut named = paths
         .iter()

@@ -1,4 +1,5 @@
-//! The fixed 192-byte snapshot header (d.1) and the load checks 1–7 of d.2.
+//! The fixed 192-byte snapshot header (docs/store.md, "Snapshot file layout") and the load checks
+//! 0b–7 (docs/store.md, "Load checks").
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 use zerocopy::little_endian::{U16, U32, U64, U128};
@@ -113,7 +114,7 @@ fn trim_nul(field: &[u8]) -> &[u8] {
 }
 
 /// Checks a kind string: 1–32 bytes of `[a-z0-9._@/-]`.
-pub(crate) fn validate_kind(kind: &str) -> Result<(), Error> {
+pub fn validate_kind(kind: &str) -> Result<(), Error> {
     let ok = !kind.is_empty()
         && kind.len() <= MAX_KIND_LEN
         && kind
@@ -129,7 +130,7 @@ pub(crate) fn validate_kind(kind: &str) -> Result<(), Error> {
 }
 
 /// Checks a data version: 1–64 bytes of UTF-8 without NUL.
-pub(crate) fn validate_version(version: &str) -> Result<(), Error> {
+pub fn validate_version(version: &str) -> Result<(), Error> {
     if version.is_empty() || version.len() > MAX_VERSION_LEN || version.contains('\0') {
         return Err(Error::InvalidArgument(format!(
             "version {version:?} must be 1-64 bytes of UTF-8 without NUL"
@@ -145,8 +146,9 @@ fn padded<const N: usize>(text: &str) -> [u8; N] {
     field
 }
 
-/// Encodes the header of a payload. `kind` and `version` must have been validated.
-pub(crate) fn encode(
+/// Encodes the header of a payload. `kind` and `version` must have been validated
+/// ([`validate_kind`], [`validate_version`]).
+pub fn encode(
     kind: &str,
     version: &str,
     fingerprint: &Fingerprint,
@@ -175,17 +177,20 @@ pub(crate) fn encode(
     out
 }
 
-/// What a reader expects of a snapshot.
+/// What a reader expects of a snapshot (the load checks of docs/store.md, "Load checks").
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Expect<'a> {
+pub struct Expect<'a> {
+    /// The payload kind.
     pub kind: &'a str,
-    /// `None` skips check 4 (the version comes from a version column).
+    /// The data version; `None` skips the version check (a version stored inside the payload).
     pub version: Option<&'a str>,
+    /// The fingerprint of the current source.
     pub fingerprint: &'a Fingerprint,
 }
 
-/// Runs checks 0b–7 of d.2 on a whole file image, in order. Check 8 belongs to the payload's reader.
-pub(crate) fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
+/// Runs checks 0b–7 (docs/store.md, "Load checks") on a whole file image, in order. Check 8
+/// belongs to the payload's reader.
+pub fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
     check_with(image, expect, true)
 }
 
@@ -281,7 +286,7 @@ pub(crate) fn check_payload(image: &[u8], header: &Header) -> Result<(), Reason>
 }
 
 /// Checks 6 and 7 (size, header checksum, payload checksum unless `payload_checksum` is false)
-/// plus the reserved fields; shared by loading and by inspection.
+/// plus the reserved fields (docs/store.md, "Load checks"); shared by loading and by inspection.
 fn check_integrity(
     image: &[u8],
     raw: &RawHeader,
@@ -334,7 +339,8 @@ fn check_integrity(
     Header::decode(image).ok_or_else(|| Reason::corrupt(size, "short header"))
 }
 
-/// Runs the checks that need no expectation (0b, 1, 2, 6, 7) for inspection tools.
+/// Runs the checks that need no expectation (0b, 1, 2, 6, 7) for inspection tools (docs/store.md,
+/// "Inspection").
 pub(crate) fn check_standalone(image: &[u8]) -> Vec<(&'static str, Result<(), Reason>)> {
     let mut out = Vec::new();
     let size = image.len() as u64;

@@ -34,7 +34,8 @@ impl<'a> Hooks<'a> {
         self.file_layer.unwrap_or(&OsLayer)
     }
 
-    pub(crate) fn created(&self) -> u64 {
+    /// The header's `created` time: [`Hooks::created_ns`], or now.
+    pub fn created(&self) -> u64 {
         self.created_ns.unwrap_or_else(|| {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)

@@ -1,58 +1,109 @@
-//! Inspection and verification of snapshot files, for `modforge store inspect|verify`.
+//! Inspection and verification of snapshot files (`modforge store inspect|verify`).
+//!
+//! The container checks (size, magic, versions, integrity) are this crate's; what a payload holds
+//! is checked by a [`PayloadKind`] plug-in for its `kind`, so the container never knows payload
+//! layouts (docs/store.md, "Inspection").
 
 use std::path::{Path, PathBuf};
 
-use crate::dataset::{CellCounts, DATASET_KIND, Dataset};
+use modforge_core::{Categorize, Category, Control};
+
 use crate::error::Error;
-use crate::header::{self, Header};
+use crate::header::{self, HEADER_LEN, Header};
 use crate::names::{self, EntryKind};
-use crate::reason::Reason;
+use crate::reason::{Reason, ReasonCode};
 use crate::snapshot::{self, Snapshot};
 
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     /// The check's name: `size`, `magic`, `container version`, `fingerprint algorithm`,
-    /// `integrity` (length and both checksums), `structure` (datasets), `cells` (verify only).
+    /// `integrity` (length and both checksums), then the payload plug-in's checks
+    /// (`structure`, and for [`verify`] a full walk such as `cells`).
     pub name: &'static str,
     /// `Ok` or why it failed.
     pub result: Result<(), Reason>,
 }
 
-/// One table of an inspected dataset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableSummary {
-    /// The table name.
-    pub name: String,
-    /// Rows.
-    pub rows: u32,
-    /// Column names.
-    pub columns: Vec<String>,
-    /// The key column's name.
-    pub key: Option<String>,
-    /// Index slots.
-    pub index_slots: u32,
-    /// Bytes of text, offsets and index.
-    pub bytes: u64,
+impl Check {
+    /// A check named `name` with its outcome.
+    pub fn new(name: &'static str, result: Result<(), Reason>) -> Self {
+        Check { name, result }
+    }
+}
+
+/// What a payload plug-in found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Examination {
+    /// The checks run, in order (a failed check ends the list).
+    pub checks: Vec<Check>,
+    /// What the payload holds, for display (tables and their columns, entry counts, ...).
+    pub details: serde_json::Value,
+}
+
+impl Examination {
+    /// The examination of a payload checker that answers with a description of the payload or
+    /// its first failure (byte offsets relative to the payload): a failure becomes a failed check
+    /// (`structure`, or `contents` for a deep check) at its file offset; an abort stays an error.
+    pub fn of<E: Categorize>(
+        deep: bool,
+        outcome: Result<serde_json::Value, E>,
+    ) -> Result<Examination, Error> {
+        let name = if deep { "contents" } else { "structure" };
+        match outcome {
+            Ok(details) => Ok(Examination {
+                checks: vec![Check::new(name, Ok(()))],
+                details,
+            }),
+            Err(err) => {
+                let offset = match err.category() {
+                    Category::Aborted => return Err(Error::Aborted),
+                    Category::Format { offset, .. } => Some(offset),
+                    Category::Corrupt { offset, .. } => offset,
+                    _ => None,
+                };
+                let reason = match offset {
+                    Some(offset) => Reason::corrupt(HEADER_LEN as u64 + offset, err.to_string()),
+                    None => Reason::new(ReasonCode::Corrupt, err.to_string()),
+                };
+                Ok(Examination {
+                    checks: vec![Check::new(name, Err(reason))],
+                    details: serde_json::Value::Null,
+                })
+            }
+        }
+    }
+}
+
+/// A payload kind that [`inspect`] and [`verify`] can check beyond the container.
+pub trait PayloadKind: Sync {
+    /// The header `kind` this plug-in reads (`modforge.dataset@1`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// Checks the payload of a snapshot that passed every container check: its structure, and
+    /// with `deep` every record (the full walk of `verify`). Polls `control` for cancellation;
+    /// a damaged payload is a failed check, not an error.
+    fn examine(
+        &self,
+        snapshot: &Snapshot,
+        deep: bool,
+        control: &Control<'_>,
+    ) -> Result<Examination, Error>;
 }
 
 /// What inspecting (or verifying) a snapshot file found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Inspection {
     /// The file.
     pub path: PathBuf,
     /// Its size in bytes.
     pub file_size: u64,
-    /// The decoded header fields (present when the file holds at least 192 bytes).
+    /// The decoded header fields (present when the file holds a whole header with the right magic).
     pub header: Option<Header>,
     /// The checks run, in order; checks after a failed one are not run.
     pub checks: Vec<Check>,
-    /// Tables of a dataset that passed its structural check.
-    pub tables: Vec<TableSummary>,
-    /// The dataset's stored build report (JSON).
-    pub report_json: Option<String>,
-    /// Counts of the full walk ([`verify`] only).
-    pub cells: Option<CellCounts>,
+    /// What the payload plug-in reported, when the kind has one and the container checks passed.
+    pub details: Option<serde_json::Value>,
 }
 
 impl Inspection {
@@ -63,20 +114,35 @@ impl Inspection {
 }
 
 /// Reads a snapshot's header and runs the checks that need no expectation (everything but
-/// kind, data version and fingerprint), plus the structural check of datasets. An unreadable
-/// file is an error; a damaged one is an inspection with failed checks.
-pub fn inspect(path: &Path) -> Result<Inspection, Error> {
-    examine(path, false)
+/// kind, data version and fingerprint), plus the structural check of the payload's plug-in among
+/// `kinds`. An unreadable file is an error; a damaged one is an inspection with failed checks.
+pub fn inspect(
+    path: &Path,
+    kinds: &[&dyn PayloadKind],
+    control: &Control<'_>,
+) -> Result<Inspection, Error> {
+    examine(path, kinds, false, control)
 }
 
-/// [`inspect`] plus the full O(cells) walk of datasets (every offset, cell and index slot).
-pub fn verify(path: &Path) -> Result<Inspection, Error> {
-    examine(path, true)
+/// [`inspect`] plus the plug-in's full walk of the payload.
+pub fn verify(
+    path: &Path,
+    kinds: &[&dyn PayloadKind],
+    control: &Control<'_>,
+) -> Result<Inspection, Error> {
+    examine(path, kinds, true, control)
 }
 
-/// [`verify`] for every snapshot file (`*.mfs`) of a directory, by file name.
-pub fn verify_dir(dir: &Path) -> Result<Vec<Inspection>, Error> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("opendir", dir, e))?;
+/// [`verify`] of one file, or of every snapshot file (`*.mfs`) of a directory in name order.
+pub fn verify_all(
+    path: &Path,
+    kinds: &[&dyn PayloadKind],
+    control: &Control<'_>,
+) -> Result<Vec<Inspection>, Error> {
+    if !path.is_dir() {
+        return Ok(vec![verify(path, kinds, control)?]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| Error::io("opendir", path, e))?;
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .filter(|e| {
@@ -88,10 +154,22 @@ pub fn verify_dir(dir: &Path) -> Result<Vec<Inspection>, Error> {
         .map(|e| e.path())
         .collect();
     files.sort();
-    files.iter().map(|f| verify(f)).collect()
+    files
+        .iter()
+        .map(|file| {
+            control.check()?;
+            verify(file, kinds, control)
+        })
+        .collect()
 }
 
-fn examine(path: &Path, walk: bool) -> Result<Inspection, Error> {
+fn examine(
+    path: &Path,
+    kinds: &[&dyn PayloadKind],
+    deep: bool,
+    control: &Control<'_>,
+) -> Result<Inspection, Error> {
+    control.check()?;
     let meta = std::fs::metadata(path).map_err(|e| Error::io("stat", path, e))?;
     if meta.is_dir() {
         return Err(Error::io(
@@ -105,75 +183,33 @@ fn examine(path: &Path, walk: bool) -> Result<Inspection, Error> {
         file_size: meta.len(),
         header: None,
         checks: Vec::new(),
-        tables: Vec::new(),
-        report_json: None,
-        cells: None,
+        details: None,
     };
     let map = match snapshot::map_file(path) {
         Ok(map) => map,
         Err(reason) => {
-            out.checks.push(Check {
-                name: "size",
-                result: Err(reason),
-            });
+            out.checks.push(Check::new("size", Err(reason)));
             return Ok(out);
         }
     };
     out.file_size = map.len() as u64;
-    out.header = Header::decode(&map);
     for (name, result) in header::check_standalone(&map) {
         out.checks.push(Check { name, result });
     }
-    let Some(head) = out
-        .header
-        .clone()
-        .filter(|h| out.ok() && h.kind == DATASET_KIND)
-    else {
+    // Header fields are shown only for a file that is a snapshot at all.
+    out.header = Header::decode(&map).filter(|_| map.starts_with(&header::MAGIC));
+    let Some(head) = out.header.clone().filter(|_| out.ok()) else {
         return Ok(out);
     };
-    let dataset = match Dataset::from_snapshot(Snapshot::from_map(path.to_path_buf(), map, head)) {
-        Ok(d) => d,
-        Err(reason) => {
-            out.checks.push(Check {
-                name: "structure",
-                result: Err(reason),
-            });
-            return Ok(out);
-        }
+    let Some(plugin) = kinds.iter().find(|plugin| plugin.kind() == head.kind) else {
+        return Ok(out);
     };
-    out.checks.push(Check {
-        name: "structure",
-        result: Ok(()),
-    });
-    out.report_json = Some(dataset.report_json().to_string());
-    out.tables = dataset
-        .tables()
-        .iter()
-        .map(|t| TableSummary {
-            name: t.name().to_string(),
-            rows: t.len(),
-            columns: t.columns().to_vec(),
-            key: t.key_column().and_then(|k| t.columns().get(k)).cloned(),
-            index_slots: t.index_slots(),
-            bytes: t.byte_size(),
-        })
-        .collect();
-    if walk {
-        let result = match dataset.verify_cells() {
-            Ok(counts) => {
-                out.cells = Some(counts);
-                Ok(())
-            }
-            Err(Error::Corrupt { offset, detail, .. }) => Err(Reason::corrupt(offset, detail)),
-            Err(other) => Err(Reason::new(
-                crate::reason::ReasonCode::Corrupt,
-                other.to_string(),
-            )),
-        };
-        out.checks.push(Check {
-            name: "cells",
-            result,
-        });
-    }
+    let examined = plugin.examine(
+        &Snapshot::from_map(path.to_path_buf(), map, head),
+        deep,
+        control,
+    )?;
+    out.checks.extend(examined.checks);
+    out.details = Some(examined.details);
     Ok(out)
 }

@@ -12,7 +12,8 @@ pub trait LayerFile: Send {
     fn sync_all(&mut self) -> io::Result<()>;
 }
 
-/// The file-system calls of the write protocol (d.4). [`OsLayer`] is the real one.
+/// The file-system calls of the write protocol (docs/store.md, "Writes"). [`OsLayer`] is the real
+/// one.
 pub trait FileLayer: Send + Sync {
     /// Creates a new file exclusively (`O_CREAT|O_EXCL`) with ordinary permissions.
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn LayerFile>>;

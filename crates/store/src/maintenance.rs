@@ -1,4 +1,4 @@
-//! Removing snapshots and leftovers: `invalidate` and `clean` (d.5, d.7).
+//! Removing snapshots and leftovers: `invalidate` and `clean` (docs/store.md, "Writes": removal).
 
 use std::path::Path;
 

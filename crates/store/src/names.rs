@@ -1,4 +1,5 @@
-//! File names (d.3): `<enc(name)>_<enc(version)>.mfs`, temp files and deferred deletions.
+//! File names (docs/store.md, "File names"): `<enc(name)>_<enc(version)>.mfs`, temp files and
+//! deferred deletions.
 
 use crate::error::Error;
 
@@ -62,7 +63,7 @@ pub(crate) fn deleted_file_name(final_name: &str) -> String {
 
 /// What a directory entry is, as far as this store is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EntryKind {
+pub enum EntryKind {
     /// A snapshot `<name>_<version>.mfs`.
     Snapshot,
     /// A writer's temp file.
@@ -72,7 +73,7 @@ pub(crate) enum EntryKind {
 }
 
 /// Classifies a file name; returns the kind and the encoded name part (before the first `_`).
-pub(crate) fn classify(file_name: &str) -> Option<(EntryKind, &str)> {
+pub fn classify(file_name: &str) -> Option<(EntryKind, &str)> {
     let (kind, snapshot) = if let Some(rest) = file_name.strip_suffix(".tmp") {
         // <final>.<pid>.<hex>
         let rest = strip_hex_part(rest)?;

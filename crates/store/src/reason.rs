@@ -1,4 +1,5 @@
-//! Why a snapshot on disk was not used (d.2). Reasons are values, never errors.
+//! Why a snapshot on disk was not used (docs/store.md, "Load checks"). Reasons are values, never
+//! errors.
 
 use std::fmt;
 
@@ -36,14 +37,15 @@ impl ReasonCode {
 pub struct Reason {
     /// The category.
     pub code: ReasonCode,
-    /// What was found (for `missing`, the errno name first, e.g. `ENOENT: ...`).
+    /// What was found (for `missing`, the operating system's message).
     pub detail: String,
     /// Byte offset in the snapshot file, if the failure is tied to one.
     pub offset: Option<u64>,
 }
 
 impl Reason {
-    pub(crate) fn new(code: ReasonCode, detail: impl Into<String>) -> Self {
+    /// A reason with no file offset.
+    pub fn new(code: ReasonCode, detail: impl Into<String>) -> Self {
         Reason {
             code,
             detail: detail.into(),
@@ -51,7 +53,8 @@ impl Reason {
         }
     }
 
-    pub(crate) fn at(code: ReasonCode, offset: u64, detail: impl Into<String>) -> Self {
+    /// A reason tied to a byte offset of the file.
+    pub fn at(code: ReasonCode, offset: u64, detail: impl Into<String>) -> Self {
         Reason {
             code,
             detail: detail.into(),
@@ -59,7 +62,8 @@ impl Reason {
         }
     }
 
-    pub(crate) fn corrupt(offset: u64, detail: impl Into<String>) -> Self {
+    /// A `corrupt` reason at a byte offset of the file.
+    pub fn corrupt(offset: u64, detail: impl Into<String>) -> Self {
         Reason::at(ReasonCode::Corrupt, offset, detail)
     }
 }

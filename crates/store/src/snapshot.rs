@@ -1,4 +1,5 @@
-//! Snapshot files: identity, loading (d.2) and writing (d.4).
+//! Snapshot files: identity, loading (docs/store.md, "Load checks") and writing (docs/store.md,
+//! "Writes").
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -48,7 +49,7 @@ impl SnapshotId {
 
     /// An id with the default kind `blob`.
     pub fn blob(dir: impl Into<PathBuf>, name: &str, version: &str) -> Result<Self, Error> {
-        Self::new(dir, name, version, "blob")
+        Self::new(dir, name, version, crate::blob::BLOB_KIND)
     }
 
     /// The directory.
@@ -155,7 +156,8 @@ impl Snapshot {
         header::check_payload(self.image(), &self.inner.header)
     }
 
-    /// Validates an in-memory file image (checks 0b–7 of d.2) as [`load`] would a file.
+    /// Validates an in-memory file image (checks 0b–7, docs/store.md, "Load checks") as [`load`]
+    /// would a file.
     pub fn from_image(
         path: impl Into<PathBuf>,
         image: Vec<u8>,
@@ -170,7 +172,8 @@ impl Snapshot {
         Self::from_image_expect(path.into(), image, &expect)
     }
 
-    pub(crate) fn from_image_expect(
+    /// Validates an in-memory file image against `expect` as [`load_path`] would a file.
+    pub fn from_image_expect(
         path: PathBuf,
         image: Vec<u8>,
         expect: &Expect<'_>,
@@ -197,7 +200,7 @@ impl Snapshot {
     }
 
     /// Wraps an image this process has just encoded (no re-validation).
-    pub(crate) fn built(path: PathBuf, image: Vec<u8>) -> Result<Snapshot, Error> {
+    pub fn built(path: PathBuf, image: Vec<u8>) -> Result<Snapshot, Error> {
         let header = Header::decode(&image)
             .ok_or_else(|| Error::InvalidArgument("image shorter than a header".into()))?;
         Ok(Snapshot {
@@ -210,8 +213,8 @@ impl Snapshot {
     }
 }
 
-/// Runs the load checks 0b–7 of d.2 on a whole file image in memory (the same code [`load`]
-/// runs on a mapped file) and returns its header.
+/// Runs the load checks 0b–7 (docs/store.md, "Load checks") on a whole file image in memory (the
+/// same code [`load`] runs on a mapped file) and returns its header.
 pub fn check_image(
     image: &[u8],
     id: &SnapshotId,
@@ -227,8 +230,8 @@ pub fn check_image(
     )
 }
 
-/// Opens `id`'s file and runs the load checks of d.2 (0–7) against the current fingerprint.
-/// Payload structure (check 8) is the caller's.
+/// Opens `id`'s file and runs the load checks 0–7 (docs/store.md, "Load checks") against the
+/// current fingerprint. Payload structure (check 8) is the caller's.
 pub fn load(id: &SnapshotId, fingerprint: &Fingerprint) -> Result<Snapshot, Reason> {
     let expect = Expect {
         kind: id.kind(),
@@ -238,7 +241,9 @@ pub fn load(id: &SnapshotId, fingerprint: &Fingerprint) -> Result<Snapshot, Reas
     load_path(&id.path(), &expect)
 }
 
-pub(crate) fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Reason> {
+/// Opens the file at `path` and runs the load checks against `expect` (docs/store.md, "Load
+/// checks"); the payload's own structure is the caller's to check.
+pub fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Reason> {
     let map = map_file(path)?;
     let header = header::check(&map, expect)?;
     Ok(Snapshot {
@@ -251,7 +256,7 @@ pub(crate) fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Re
 }
 
 /// Opens and maps a file after checking that it is a regular file of at least a header's size
-/// (checks 0 and 0b: mapping a zero-length file fails on POSIX).
+/// (checks 0 and 0b of docs/store.md, "Load checks": mapping a zero-length file fails on POSIX).
 pub(crate) fn map_file(path: &Path) -> Result<Mmap, Reason> {
     let file = open_checked(path)?;
     #[allow(unsafe_code)]
@@ -405,8 +410,8 @@ pub(crate) fn encode_image(
     image
 }
 
-/// Writes a snapshot atomically (d.4) with the hooks' file layer and returns its path.
-/// The payload is written as given; nothing is modified in place.
+/// Writes a snapshot atomically (docs/store.md, "Writes") with the hooks' file layer and returns
+/// its path. The payload is written as given; nothing is modified in place.
 pub fn write(
     id: &SnapshotId,
     fingerprint: &Fingerprint,
@@ -424,14 +429,16 @@ pub fn write(
 }
 
 /// The outcome of persisting a value that is returned regardless.
-pub(crate) enum Persisted {
+pub enum Persisted {
+    /// The file was written.
     Written,
+    /// Writing failed; the value is still usable.
     Failed(Error),
 }
 
 impl Persisted {
     /// `(persisted, persist_error)` as [`crate::Opened`] reports them.
-    pub(crate) fn into_parts(self) -> (bool, Option<Error>) {
+    pub fn into_parts(self) -> (bool, Option<Error>) {
         match self {
             Persisted::Written => (true, None),
             Persisted::Failed(e) => (false, Some(e)),
@@ -439,12 +446,9 @@ impl Persisted {
     }
 }
 
-/// Writes a complete image; IO failures become [`Persisted::Failed`], only an abort is an error.
-pub(crate) fn persist_image(
-    id: &SnapshotId,
-    image: &[u8],
-    hooks: &Hooks<'_>,
-) -> Result<Persisted, Error> {
+/// Writes a complete image for `id`; IO failures become [`Persisted::Failed`], only an abort is
+/// an error.
+pub fn persist_image(id: &SnapshotId, image: &[u8], hooks: &Hooks<'_>) -> Result<Persisted, Error> {
     match write_atomic(id.dir(), id.file_name(), &[image], hooks) {
         Ok(_) => Ok(Persisted::Written),
         Err(Error::Aborted) => Err(Error::Aborted),

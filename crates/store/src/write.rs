@@ -1,4 +1,5 @@
-//! The atomic, crash-safe write protocol (d.4) and the removal of superseded files.
+//! The atomic, crash-safe write protocol and the removal of superseded files (docs/store.md,
+//! "Writes").
 
 use std::io;
 use std::path::{Path, PathBuf};

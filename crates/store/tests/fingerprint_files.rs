@@ -1,5 +1,5 @@
-//! File fingerprints of spec e.2. The vectors hash relative path strings, so this binary holds a
-//! single test that changes the working directory.
+//! File fingerprints (docs/store.md, "Test vectors"). The vectors hash relative path strings, so
+//! this binary holds a single test that changes the working directory.
 
 use std::fs::File;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The golden blob snapshot and file names of spec e.2 and e.3.
+//! The golden blob snapshot and file names (docs/store.md, "Test vectors" and "File names").
 
 use modforge_store::{
     FingerprintAlgorithm, Hooks, ReasonCode, Snapshot, SnapshotId, Source, fingerprint, get_blob,

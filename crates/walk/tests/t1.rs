@@ -1,4 +1,4 @@
-//! The T1 test vectors of the spec (section e), every variant, exact values.
+//! The T1 test vectors (docs/profile.md, "Test tree T1"), every variant, exact values.
 // These tests compare with GNU find/du and use Linux-only facilities (setpriv, prlimit, /proc).
 #![cfg(target_os = "linux")]
 

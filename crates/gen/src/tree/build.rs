@@ -5,6 +5,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use modforge_core::{Control, Progress, Stage};
+
 use super::plan::{Plan, PlannedFile};
 use crate::error::Error;
 use crate::rng::SplitMix64;
@@ -87,18 +91,35 @@ pub(crate) fn write_file(
         .map_err(fail(path, "utimes"))
 }
 
+/// Entries created between two progress reports.
+const REPORT_EVERY: u64 = 1024;
+
 /// Creates the plan under `root`. With `store`, each file is written there and hard-linked into the
-/// tree (pnpm layout: every file has a second name outside the root).
+/// tree (pnpm layout: every file has a second name outside the root). Progress: stage `generate`,
+/// `done`/`total` = folders and files created.
 pub(crate) fn build(
     root: &Path,
     plan: &Plan,
     seed: u64,
     now: SystemTime,
     store: Option<&Path>,
+    control: &Control<'_>,
 ) -> Result<(), Error> {
+    let total = (plan.dirs.len() + plan.files.len()) as u64;
+    let created = AtomicU64::new(0);
+    let step = |n: u64| -> Result<(), Error> {
+        let done = created.fetch_add(n, Ordering::Relaxed) + n;
+        if done % REPORT_EVERY < n || done == total {
+            control.check()?;
+            control.report(Progress::of(Stage::Generate, done, total));
+        }
+        Ok(())
+    };
+    step(1)?;
     for dir in plan.dirs.iter().skip(1) {
         let path = root.join(dir);
         fs::create_dir(&path).map_err(fail(&path, "mkdir"))?;
+        step(1)?;
     }
     if let Some(store) = store {
         fs::create_dir_all(store).map_err(fail(store, "mkdir"))?;
@@ -133,6 +154,7 @@ pub(crate) fn build(
                             }
                             None => write_file(&path, file, content, now, index)?,
                         }
+                        step(1)?;
                     }
                     Ok(())
                 })

@@ -1,6 +1,6 @@
-//! The `extras` of the spec's trees (hard links, every sort of symbolic link, empty folders,
+//! The `extras` of the generated trees (hard links, every sort of symbolic link, empty folders,
 //! unreadable folders, awkward names, special files, hidden entries, all age buckets, special
-//! sizes) and the deep shape's path longer than 4,096 bytes.
+//! sizes) and the deep shape's path longer than 4,096 bytes (docs/profile.md, "Generated trees").
 
 use std::fs::{self, File};
 use std::io;

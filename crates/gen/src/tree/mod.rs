@@ -18,6 +18,8 @@ use std::time::SystemTime;
 
 pub use crate::rng::SplitMix64;
 
+use modforge_core::Control;
+
 use crate::error::Error;
 use build::fail;
 
@@ -144,11 +146,23 @@ pub struct TreeSummary {
     pub file_bytes: u64,
 }
 
-/// Generates a tree into `dir` (created if missing; it must be empty).
+/// Generates a tree into `dir` (created if missing; it must be empty): [`generate_tree_with`]
+/// without progress or cancellation.
+pub fn generate_tree(dir: &Path, spec: &TreeSpec) -> Result<TreeSummary, Error> {
+    generate_tree_with(dir, spec, &Control::default())
+}
+
+/// Generates a tree into `dir` (created if missing; it must be empty), reporting progress
+/// (stage `generate`, folders and files of the shape; the extras come after the last event) and
+/// stopping when `control` is cancelled.
 ///
 /// Errors: [`Error::InvalidArgument`] when `dir` is not empty or `pnpm` has no `outside` folder;
 /// [`Error::Io`] naming the path and operation that failed.
-pub fn generate_tree(dir: &Path, spec: &TreeSpec) -> Result<TreeSummary, Error> {
+pub fn generate_tree_with(
+    dir: &Path,
+    spec: &TreeSpec,
+    control: &Control<'_>,
+) -> Result<TreeSummary, Error> {
     fs::create_dir_all(dir).map_err(fail(dir, "mkdir"))?;
     if fs::read_dir(dir)
         .map_err(fail(dir, "opendir"))?
@@ -179,7 +193,7 @@ pub fn generate_tree(dir: &Path, spec: &TreeSpec) -> Result<TreeSummary, Error> 
         Shape::Game => shapes::game(&mut plan, plan::ROOT, spec.entries, &mut rng),
         Shape::Mixed => shapes::mixed(&mut plan, spec.entries, &mut rng),
     }
-    build::build(dir, &plan, spec.seed, now, store.as_deref())?;
+    build::build(dir, &plan, spec.seed, now, store.as_deref(), control)?;
     let mut summary = TreeSummary {
         files: plan.files.len() as u64,
         dirs: plan.dirs.len() as u64,

@@ -1,11 +1,11 @@
-//! The tree shapes of the benchmark spec (profile.md d.7): wide, deep, realistic-node, realistic-game,
-//! and a mix of them.
+//! The tree shapes of the benchmark: wide, deep, realistic-node, realistic-game, and a mix of them
+//! (docs/profile.md, "Generated trees" and "Benchmark").
 
 use super::plan::{Plan, ROOT, age, word};
 use crate::rng::SplitMix64;
 
 /// Wide: 10 directories sharing a third of the entries and one directory with two thirds (at 300,000
-/// entries: 10 x 10,000 + 200,000, the spec's tree).
+/// entries: 10 x 10,000 + 200,000, the benchmark's tree).
 pub(crate) fn wide(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMix64) {
     const EXTS: [&str; 6] = ["txt", "dat", "bin", "json", "log", "png"];
     let big = entries * 2 / 3;

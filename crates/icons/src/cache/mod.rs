@@ -1362,6 +1362,26 @@ fn empty_payload(settings: &Settings) -> Result<Vec<u8>, Error> {
     )
 }
 
+/// The icon cache's payload plug-in (`modforge.icons@1`) for the store's `inspect` and
+/// `verify` ([`examine_payload`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IconsPayload;
+
+impl modforge_store::PayloadKind for IconsPayload {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn examine(
+        &self,
+        snapshot: &Snapshot,
+        deep: bool,
+        control: &Control<'_>,
+    ) -> Result<modforge_store::Examination, modforge_store::Error> {
+        modforge_store::Examination::of(deep, examine_payload(snapshot.payload(), deep, control))
+    }
+}
+
 /// Structural check of a cache payload for `modforge store inspect|verify`: the section table,
 /// `meta`, `sources`, and the index hash; with `deep`, every entry (record check value, name,
 /// order, blob bounds and hash) and every table slot.

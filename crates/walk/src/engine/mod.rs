@@ -96,7 +96,7 @@ use crate::error::{Error, ErrorOp};
 
 /// Entries in one stat job. Measured with 2 threads on 2 cores (warm cache, ext4; median of 5,
 /// sizes 16/32/64/128): wide 338/323/312/316 ms, node 208/200/176/181 ms, game 123/121/113/107 ms,
-/// deep 362/326/343/348 ms; 64 is the best of the spec's 4-64 range overall (dua-core uses 4).
+/// deep 362/326/343/348 ms; 64 is the best overall (dua-core uses 4; docs/profile.md, "Engine").
 pub const DEFAULT_STAT_CHUNK: usize = 64;
 
 /// Most directories open at once over all workers of one walk (lowered to a quarter of the soft

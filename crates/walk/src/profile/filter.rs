@@ -1,4 +1,5 @@
-//! Name filters: gitignore-like glob lists (spec d.4), the extension list and extension keys.
+//! Name filters: gitignore-like glob lists, the extension list and extension keys
+//! (docs/profile.md, "Options" and "Semantics").
 
 use std::ffi::OsStr;
 use std::path::Path;

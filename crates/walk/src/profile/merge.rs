@@ -1,4 +1,4 @@
-//! Merges the workers' accumulators into one report (spec d.1 "Merge").
+//! Merges the workers' accumulators into one report (docs/profile.md, "Engine": the merge).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! The directory profiler: one visitor on the generic walker, merged into a [`ProfileReport`]
-//! (spec profile.md d.2-d.4).
+//! (docs/profile.md, "Semantics", "Report" and "Options").
 
 mod filter;
 mod merge;

@@ -1,4 +1,4 @@
-//! The profile report (spec d.3), field for field in snake case.
+//! The profile report (docs/profile.md, "Report"), field for field in snake case.
 
 use crate::error::ErrorOp;
 

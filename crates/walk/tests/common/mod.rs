@@ -36,7 +36,7 @@ pub fn set_age(path: &Path, days: u64) {
         .expect("utimes");
 }
 
-/// The T1 tree of the spec (section e): returns the tempdir holding it at `<tmp>/t1`.
+/// The tree T1 (docs/profile.md, "Test tree T1"): returns the tempdir holding it at `<tmp>/t1`.
 pub fn t1() -> TempDir {
     let tmp = open_tempdir();
     let r = tmp.path().join("t1");

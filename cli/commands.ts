@@ -1,0 +1,17 @@
+/**
+ * The command tree of `modforge`. Each entry names its module, loaded only when that command runs
+ * (or its help is shown): `modforge profile` loads the profiler and nothing else. A capability
+ * adds its commands with one line here and one module beside this file.
+ */
+import { group, lazy } from './framework'
+
+/** `modforge <command>`. */
+export const modforge = group({
+  description: 'Native-speed building blocks for game-modding tools and asset pipelines.',
+  commands: {
+    profile: lazy('profile a folder tree: counts, sizes, extensions, largest files, errors', () => (require('./profile') as typeof import('./profile')).profileCommand),
+    store: lazy('inspect, verify, build and clean snapshot files', () => (require('./store') as typeof import('./store')).storeCommands),
+    generate: lazy('write seeded test data: a folder tree or a CSV data set', () => (require('./generate') as typeof import('./generate')).generateCommands),
+    demo: lazy('run every capability on generated sample data and show the timings', () => (require('./demo') as typeof import('./demo')).demoCommand),
+  },
+})

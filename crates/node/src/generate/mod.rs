@@ -1,0 +1,247 @@
+//! The seeded data generators of modforge-gen (test, demo and benchmark data).
+
+use std::path::{Path, PathBuf};
+
+use napi::Env;
+use napi::bindgen_prelude::PromiseRaw;
+use napi_derive::napi;
+
+use modforge_core::Control;
+use modforge_gen::{dataset, tree};
+
+use crate::runtime::convert::integer_option;
+use crate::runtime::{Call, CancelFlag, NodeError, ProgressCallback, promise, sync};
+use crate::store::display;
+
+/// The shape of a generated tree.
+#[napi(string_enum = "lowercase")]
+pub enum TreeShape {
+    /// 10 folders sharing a third of the entries, one folder with two thirds.
+    Wide,
+    /// Chains of depth 64-256 with short names (and, on Linux, one path longer than 4,096 bytes).
+    Deep,
+    /// A `node_modules`-like tree with nested `node_modules` and log-normal sizes.
+    Node,
+    /// A game install: few folders, large sparse archives, many small files.
+    Game,
+    /// Half node, a third game, the rest deep chains (the default).
+    Mixed,
+}
+
+impl From<TreeShape> for tree::Shape {
+    fn from(shape: TreeShape) -> Self {
+        match shape {
+            TreeShape::Wide => tree::Shape::Wide,
+            TreeShape::Deep => tree::Shape::Deep,
+            TreeShape::Node => tree::Shape::Node,
+            TreeShape::Game => tree::Shape::Game,
+            TreeShape::Mixed => tree::Shape::Mixed,
+        }
+    }
+}
+
+/// The size of a generated CSV data set.
+#[napi(string_enum = "lowercase")]
+pub enum DatasetScale {
+    /// 19 tables, about 12.5k rows, about 595 KB (the default).
+    Dalle,
+    /// The same 19 tables with about 1M rows.
+    Large,
+}
+
+/// Options of `generateTree`.
+#[napi(object)]
+#[derive(Default)]
+pub struct TreeOptions {
+    /// The shape; default `mixed`.
+    pub shape: Option<TreeShape>,
+    /// Approximate number of entries (default: 20,000 for `mixed`, the benchmark size otherwise).
+    pub entries: Option<f64>,
+    /// Seed of every random choice (default 1); the same seed gives the same tree on every platform.
+    pub seed: Option<f64>,
+    /// Add the `extras/` folder: hard links, every sort of symbolic link (a loop included), empty
+    /// and unreadable folders, awkward names, a FIFO and a socket, hidden entries, all age buckets.
+    pub extras: Option<bool>,
+    /// pnpm layout: files hard-linked from a store in `outside` (required then).
+    pub pnpm: Option<bool>,
+    /// A folder outside the tree for link partners.
+    pub outside: Option<String>,
+}
+
+/// What `generateTree` created (counted per name, as `find` does).
+#[napi(object)]
+pub struct TreeSummary {
+    /// Regular files.
+    pub files: f64,
+    /// Folders, the root included.
+    pub dirs: f64,
+    /// Symbolic links.
+    pub symlinks: f64,
+    /// FIFOs and sockets.
+    pub other: f64,
+    /// Extra names of files already in the tree.
+    pub hard_links: f64,
+    /// Apparent bytes of regular files, each file once.
+    pub file_bytes: f64,
+}
+
+fn tree_spec(options: TreeOptions) -> Result<tree::TreeSpec, NodeError> {
+    let shape: tree::Shape = options.shape.unwrap_or(TreeShape::Mixed).into();
+    Ok(tree::TreeSpec {
+        shape,
+        entries: integer_option("entries", options.entries, 1, 100_000_000)?
+            .unwrap_or_else(|| shape.default_entries()),
+        seed: integer_option("seed", options.seed, 0, u32::MAX as u64)?.unwrap_or(1),
+        extras: options.extras.unwrap_or(false),
+        pnpm: options.pnpm.unwrap_or(false),
+        outside: options.outside.map(PathBuf::from),
+        now: None,
+    })
+}
+
+fn generate_tree_now(
+    dir: &Path,
+    options: TreeOptions,
+    control: &Control<'_>,
+) -> Result<TreeSummary, NodeError> {
+    let summary = tree::generate_tree_with(dir, &tree_spec(options)?, control)?;
+    Ok(TreeSummary {
+        files: summary.files as f64,
+        dirs: summary.dirs as f64,
+        symlinks: summary.symlinks as f64,
+        other: summary.other as f64,
+        hard_links: summary.hard_links as f64,
+        file_bytes: summary.file_bytes as f64,
+    })
+}
+
+/// Generates a seeded folder tree into `dir` (created if missing; must be empty), off the main
+/// thread. Progress: stage `generate`, `done`/`total` = folders and files created.
+#[napi(ts_return_type = "Promise<TreeSummary>")]
+pub fn generate_tree<'env>(
+    env: &'env Env,
+    dir: String,
+    options: Option<TreeOptions>,
+    cancel: Option<&CancelFlag>,
+    #[napi(ts_arg_type = "(event: ProgressEvent) => void")] on_progress: Option<ProgressCallback>,
+) -> napi::Result<PromiseRaw<'env, TreeSummary>> {
+    let options = options.unwrap_or_default();
+    promise(
+        env,
+        "generate",
+        Call::new(cancel, on_progress),
+        move |control| generate_tree_now(Path::new(&dir), options, control),
+        |_env, summary| Ok(summary),
+    )
+}
+
+/// Generates a seeded folder tree into `dir` on the calling thread.
+#[napi]
+pub fn generate_tree_sync(
+    env: &Env,
+    dir: String,
+    options: Option<TreeOptions>,
+) -> napi::Result<TreeSummary> {
+    sync(env, |control| {
+        generate_tree_now(Path::new(&dir), options.unwrap_or_default(), control)
+    })
+}
+
+/// Options of `generateDataset`.
+#[napi(object)]
+#[derive(Default)]
+pub struct DatasetGeneratorOptions {
+    /// Seed of every random choice (default 1).
+    pub seed: Option<f64>,
+    /// The size; default `dalle`.
+    pub scale: Option<DatasetScale>,
+}
+
+/// One generated CSV file.
+#[napi(object)]
+pub struct GeneratedTable {
+    /// Table name.
+    pub name: String,
+    /// The CSV file.
+    pub path: String,
+    /// Header columns, the version column first.
+    pub columns: Vec<String>,
+    /// Data rows.
+    pub rows: u32,
+}
+
+/// A generated CSV data set.
+#[napi(object)]
+pub struct GeneratedDataset {
+    /// The folder of the CSV files.
+    pub dir: String,
+    /// The value of the `version` column in every row.
+    pub version: String,
+    /// The tables in order.
+    pub tables: Vec<GeneratedTable>,
+    /// Data rows of all tables.
+    pub rows: f64,
+    /// CSV bytes of all tables.
+    pub bytes: f64,
+}
+
+fn generate_dataset_now(
+    dir: &Path,
+    options: DatasetGeneratorOptions,
+    control: &Control<'_>,
+) -> Result<GeneratedDataset, NodeError> {
+    let scale = match options.scale {
+        None | Some(DatasetScale::Dalle) => dataset::Scale::Dalle,
+        Some(DatasetScale::Large) => dataset::Scale::Large,
+    };
+    let seed = integer_option("seed", options.seed, 0, u32::MAX as u64)?.unwrap_or(1);
+    let set = dataset::dalle_with(dir, seed, scale, control)?;
+    Ok(GeneratedDataset {
+        dir: display(&set.dir),
+        version: set.version.clone(),
+        rows: set.rows() as f64,
+        bytes: set.bytes as f64,
+        tables: set
+            .tables
+            .into_iter()
+            .map(|table| GeneratedTable {
+                name: table.name,
+                path: display(&table.path),
+                columns: table.columns,
+                rows: table.rows,
+            })
+            .collect(),
+    })
+}
+
+/// Writes a seeded CSV data set with the shape of a real game-data export into `dir`, off the main
+/// thread. Progress: stage `generate`, `done`/`total` = data rows.
+#[napi(ts_return_type = "Promise<GeneratedDataset>")]
+pub fn generate_dataset<'env>(
+    env: &'env Env,
+    dir: String,
+    options: Option<DatasetGeneratorOptions>,
+    cancel: Option<&CancelFlag>,
+    #[napi(ts_arg_type = "(event: ProgressEvent) => void")] on_progress: Option<ProgressCallback>,
+) -> napi::Result<PromiseRaw<'env, GeneratedDataset>> {
+    let options = options.unwrap_or_default();
+    promise(
+        env,
+        "generate",
+        Call::new(cancel, on_progress),
+        move |control| generate_dataset_now(Path::new(&dir), options, control),
+        |_env, generated| Ok(generated),
+    )
+}
+
+/// Writes a seeded CSV data set into `dir` on the calling thread.
+#[napi]
+pub fn generate_dataset_sync(
+    env: &Env,
+    dir: String,
+    options: Option<DatasetGeneratorOptions>,
+) -> napi::Result<GeneratedDataset> {
+    sync(env, |control| {
+        generate_dataset_now(Path::new(&dir), options.unwrap_or_default(), control)
+    })
+}

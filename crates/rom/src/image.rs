@@ -1,0 +1,109 @@
+//! Scaling an index sheet into a box and writing it as PNG (indexed), WebP (lossless) or raw
+//! RGBA (docs/rom.md, "Thumbnails").
+
+use crate::error::Error;
+use crate::gfx::Palette;
+
+/// Nearest-neighbour scale of a `w`x`h` index image into a `bw`x`bh` box: by the integer factor
+/// `floor(min(bw/w, bh/h))` when it is at least 1, otherwise down by the exact ratio
+/// `s = min(bw/w, bh/h)` with `src = floor(dst / s)`. Returns (indices, width, height).
+pub(crate) fn scale(indices: &[u8], w: u32, h: u32, bw: u32, bh: u32) -> (Vec<u8>, u32, u32) {
+    if w == 0 || h == 0 || bw == 0 || bh == 0 {
+        return (Vec::new(), 0, 0);
+    }
+    // s = num / den, the smaller of bw/w and bh/h.
+    let (num, den) = if u64::from(bw) * u64::from(h) <= u64::from(bh) * u64::from(w) {
+        (u64::from(bw), u64::from(w))
+    } else {
+        (u64::from(bh), u64::from(h))
+    };
+    let (ow, oh, src_of): (u32, u32, Box<dyn Fn(u64) -> u64>) = if num >= den {
+        let k = num / den;
+        (w * k as u32, h * k as u32, Box::new(move |d| d / k))
+    } else {
+        let ow = ((u64::from(w) * num) / den).max(1) as u32;
+        let oh = ((u64::from(h) * num) / den).max(1) as u32;
+        (ow, oh, Box::new(move |d| d * den / num))
+    };
+    let mut out = Vec::with_capacity(ow as usize * oh as usize);
+    let cols: Vec<usize> = (0..u64::from(ow))
+        .map(|x| src_of(x).min(u64::from(w) - 1) as usize)
+        .collect();
+    for y in 0..u64::from(oh) {
+        let sy = src_of(y).min(u64::from(h) - 1) as usize;
+        let row = indices
+            .get(sy * w as usize..(sy + 1) * w as usize)
+            .unwrap_or_default();
+        out.extend(cols.iter().map(|&x| row.get(x).copied().unwrap_or(0)));
+    }
+    (out, ow, oh)
+}
+
+/// An 8-bit indexed PNG with PLTE and tRNS.
+pub(crate) fn png_indexed(
+    indices: &[u8],
+    w: u32,
+    h: u32,
+    palette: &Palette,
+) -> Result<Vec<u8>, Error> {
+    let colors = &palette.colors[..palette.colors.len().min(256)];
+    let plte: Vec<u8> = colors.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
+    let trns: Vec<u8> = colors.iter().map(|c| c[3]).collect();
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Indexed);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        encoder.set_palette(plte);
+        if trns.iter().any(|&a| a != 255) {
+            encoder.set_trns(trns);
+        }
+        let mut writer = encoder
+            .write_header()
+            .map_err(|e| Error::Internal(format!("PNG header: {e}")))?;
+        writer
+            .write_image_data(indices)
+            .map_err(|e| Error::Internal(format!("PNG data: {e}")))?;
+        writer
+            .finish()
+            .map_err(|e| Error::Internal(format!("PNG end: {e}")))?;
+    }
+    Ok(out)
+}
+
+/// Indices through a palette to RGBA.
+pub(crate) fn rgba(indices: &[u8], palette: &Palette) -> Vec<u8> {
+    let mut out = Vec::with_capacity(indices.len() * 4);
+    for &i in indices {
+        out.extend_from_slice(&palette.get(i));
+    }
+    out
+}
+
+/// A lossless WebP (VP8L) of RGBA pixels.
+pub(crate) fn webp(rgba: &[u8], w: u32, h: u32) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    image_webp::WebPEncoder::new(&mut out)
+        .encode(rgba, w, h, image_webp::ColorType::Rgba8)
+        .map_err(|e| Error::Internal(format!("WebP: {e}")))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_up_by_whole_factors_and_down_by_ratio() {
+        let img = [1, 2, 3, 4];
+        let (out, w, h) = scale(&img, 2, 2, 5, 9);
+        assert_eq!((w, h), (4, 4));
+        assert_eq!(&out[..8], &[1, 1, 2, 2, 1, 1, 2, 2]);
+        let big: Vec<u8> = (0..64).collect();
+        let (out, w, h) = scale(&big, 8, 8, 4, 100);
+        assert_eq!((w, h), (4, 4));
+        assert_eq!(&out[..4], &[0, 2, 4, 6]);
+        assert_eq!(scale(&big, 8, 8, 0, 10).1, 0);
+    }
+}

@@ -1,0 +1,92 @@
+/// <reference types="node" preserve="true" />
+/**
+ * The seeded data generators: the folder trees and CSV data sets of the tests, the demo and the
+ * benchmarks, reproducible on every platform from a seed.
+ */
+import type * as binding from '../binding'
+import { cancellable } from './internal/call'
+import { native } from './internal/native'
+import { boolean, func, integer, oneOf, optional, options, promiseOnly, signal, string, type Schema } from './internal/validate'
+import type { ProgressListener } from './progress'
+
+export type { DatasetGeneratorOptions, GeneratedDataset, GeneratedTable, TreeOptions, TreeSummary } from '../binding'
+
+/** Options of {@link generateTree}. */
+export interface GenerateTreeOptions extends binding.TreeOptions {
+  /** Progress of the `generate` stage: `done` of `total` entries created. */
+  onProgress?: ProgressListener<'generate'>
+  /** Stops generating; the Promise rejects with `ABORT_ERR` (the entries created so far stay). */
+  signal?: AbortSignal
+}
+
+/** Options of {@link generateDataset}. */
+export interface GenerateDatasetOptions extends binding.DatasetGeneratorOptions {
+  /** Progress of the `generate` stage: `done` of `total` rows written. */
+  onProgress?: ProgressListener<'generate'>
+  /** Stops generating; the Promise rejects with `ABORT_ERR` (the files written so far stay). */
+  signal?: AbortSignal
+}
+
+const TREE: Schema<binding.TreeOptions> = {
+  shape: optional(oneOf('wide', 'deep', 'node', 'game', 'mixed')),
+  entries: optional(integer(1, 100_000_000)),
+  seed: optional(integer(0, 2 ** 32 - 1)),
+  extras: optional(boolean),
+  pnpm: optional(boolean),
+  outside: optional(string),
+}
+
+const DATASET: Schema<binding.DatasetGeneratorOptions> = {
+  seed: optional(integer(0, 2 ** 32 - 1)),
+  scale: optional(oneOf('dalle', 'large')),
+}
+
+const ASYNC = {
+  onProgress: optional(func<ProgressListener<'generate'>>()),
+  signal: optional(signal),
+}
+
+const TREE_OPTIONS = options<GenerateTreeOptions>({ ...TREE, ...ASYNC })
+const TREE_SYNC_OPTIONS = options<binding.TreeOptions & { onProgress?: undefined; signal?: undefined }>({
+  ...TREE,
+  onProgress: promiseOnly('generateTree'),
+  signal: promiseOnly('generateTree'),
+})
+const DATASET_OPTIONS = options<GenerateDatasetOptions>({ ...DATASET, ...ASYNC })
+const DATASET_SYNC_OPTIONS = options<binding.DatasetGeneratorOptions & { onProgress?: undefined; signal?: undefined }>({
+  ...DATASET,
+  onProgress: promiseOnly('generateDataset'),
+  signal: promiseOnly('generateDataset'),
+})
+
+type Listener = ((event: binding.ProgressEvent) => void) | undefined
+
+/**
+ * Generates a seeded folder tree into `dir` (created if missing; it must be empty): `wide`, `deep`,
+ * `node` (node_modules-like), `game` (an install with sparse archives) or `mixed`, optionally with
+ * the `extras/` folder of awkward cases (hard links, symlink loops, unreadable folders, ...).
+ */
+export async function generateTree(dir: string, options?: GenerateTreeOptions): Promise<binding.TreeSummary> {
+  const target = string(dir, 'generateTree(): dir')
+  const { onProgress, signal: abort, ...rest } = TREE_OPTIONS(options, 'generateTree(): options')
+  return cancellable(abort, (call) => native.generateTree(target, rest, call.cancel, call.guard(onProgress as Listener)))
+}
+
+/** {@link generateTree} on the calling thread. */
+export function generateTreeSync(dir: string, options?: binding.TreeOptions): binding.TreeSummary {
+  const target = string(dir, 'generateTreeSync(): dir')
+  return native.generateTreeSync(target, TREE_SYNC_OPTIONS(options, 'generateTreeSync(): options'))
+}
+
+/** Writes a seeded CSV data set with the shape of the dalle databases (19 tables) into `dir`. */
+export async function generateDataset(dir: string, options?: GenerateDatasetOptions): Promise<binding.GeneratedDataset> {
+  const target = string(dir, 'generateDataset(): dir')
+  const { onProgress, signal: abort, ...rest } = DATASET_OPTIONS(options, 'generateDataset(): options')
+  return cancellable(abort, (call) => native.generateDataset(target, rest, call.cancel, call.guard(onProgress as Listener)))
+}
+
+/** {@link generateDataset} on the calling thread. */
+export function generateDatasetSync(dir: string, options?: binding.DatasetGeneratorOptions): binding.GeneratedDataset {
+  const target = string(dir, 'generateDatasetSync(): dir')
+  return native.generateDatasetSync(target, DATASET_SYNC_OPTIONS(options, 'generateDatasetSync(): options'))
+}

@@ -1,0 +1,171 @@
+/**
+ * Argument checks run by every public function before any work starts.
+ *
+ * Each check takes the value and its label (`profile(): options.threads`) and returns the value
+ * as the native side may receive it, or throws `ERR_MODFORGE_INVALID_ARG` naming the label and
+ * what was expected. Objects and arrays are copied while they are read, inside one `try`, so a
+ * getter or a Proxy trap that throws becomes an `ERR_MODFORGE_INVALID_ARG` (with the thrown error
+ * as `cause`) and the native side only ever sees plain data it can convert without running
+ * caller code.
+ */
+import { types } from 'node:util'
+
+import { isModforgeError } from '../errors'
+import { invalidArg } from './raise'
+
+/** Checks `value` (labelled `label` in messages) and returns it in the checked form. */
+export type Check<T> = (value: unknown, label: string) => T
+
+/** A check per key of `T`, optional keys included (so a new option cannot be forgotten). */
+export type Schema<T> = { [K in keyof T]-?: Check<T[K]> }
+
+/** A short description of a received value for messages (never runs caller code). */
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'undefined':
+      return 'undefined'
+    case 'string':
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)
+    case 'number':
+    case 'boolean':
+      return String(value)
+    case 'bigint':
+      return `${value}n`
+    case 'symbol':
+      return 'a symbol'
+    case 'function':
+      return types.isProxy(value) ? 'a Proxy of a function' : 'a function'
+    default:
+      if (types.isProxy(value)) return 'a Proxy'
+      if (Array.isArray(value)) return 'an array'
+      if (types.isTypedArray(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)}`
+      return Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null
+        ? 'an object'
+        : `an object (${Object.prototype.toString.call(value).slice(8, -1)})`
+  }
+}
+
+/** Throws the `ERR_MODFORGE_INVALID_ARG` of a value that is not what `label` expects. */
+export function expected(label: string, what: string, value: unknown): never {
+  throw invalidArg(`${label} must be ${what}, got ${describe(value)}`)
+}
+
+/** Runs `read` (which reads caller objects); a throw from a getter or Proxy trap becomes invalid-argument. */
+export function reading<T>(label: string, read: () => T): T {
+  try {
+    return read()
+  } catch (error) {
+    if (isModforgeError(error)) throw error
+    const reason = error instanceof Error ? error.message : String(error)
+    throw invalidArg(`${label} could not be read: ${reason}`, error)
+  }
+}
+
+/** `undefined` and `null` stand for "not given" (the documented default); anything else is checked. */
+export function optional<T>(check: Check<T>): Check<T | undefined> {
+  return (value, label) => (value === undefined || value === null ? undefined : check(value, label))
+}
+
+/** A string. */
+export const string: Check<string> = (value, label) => (typeof value === 'string' ? value : expected(label, 'a string', value))
+
+/** A boolean. */
+export const boolean: Check<boolean> = (value, label) =>
+  typeof value === 'boolean' ? value : expected(label, 'a boolean', value)
+
+/** An integer from `min` to `max` (inclusive). */
+export function integer(min: number, max: number = Number.MAX_SAFE_INTEGER): Check<number> {
+  const what = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`
+  return (value, label) => (Number.isInteger(value) && (value as number) >= min && (value as number) <= max ? (value as number) : expected(label, what, value))
+}
+
+/** One of the listed strings. */
+export function oneOf<const V extends string>(...values: V[]): Check<V> {
+  const what = values.map((value) => `'${value}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')
+  return (value, label) => (values.includes(value as V) ? (value as V) : expected(label, `one of ${what}`, value))
+}
+
+/** An array of strings (copied). */
+export const strings: Check<string[]> = (value, label) => {
+  if (!Array.isArray(value)) return expected(label, 'an array of strings', value)
+  const copy = reading(label, () => Array.prototype.slice.call(value) as unknown[])
+  copy.forEach((item, index) => string(item, `${label}[${index}]`))
+  return copy as string[]
+}
+
+/** A function (called later through the call plumbing, which catches what it throws). */
+export function func<F extends (...args: never[]) => unknown>(): Check<F> {
+  return (value, label) => (typeof value === 'function' ? (value as F) : expected(label, 'a function', value))
+}
+
+/** An `AbortSignal` (a Proxy of one is refused: its listeners could not be registered safely). */
+export const signal: Check<AbortSignal> = (value, label) =>
+  !types.isProxy(value) && value instanceof AbortSignal ? value : expected(label, 'an AbortSignal', value)
+
+/** A `Uint8Array` (a `Buffer` is one), as a `Buffer` view of the same memory (no copy). */
+export const buffer: Check<Buffer> = (value, label) => {
+  if (!types.isUint8Array(value)) return expected(label, 'a Uint8Array', value)
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+}
+
+/** The own enumerable string keys and values of a plain or Proxy object, copied. */
+export function entries(value: unknown, label: string, what = 'an object'): [string, unknown][] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || types.isTypedArray(value)) {
+    return expected(label, what, value)
+  }
+  return reading(label, () => Object.keys(value).map((key) => [key, (value as Record<string, unknown>)[key]] as [string, unknown]))
+}
+
+/** An object whose every own key passes `check` (copied into a fresh object). */
+export function record<T>(check: Check<T>, what = 'an object'): Check<Record<string, T>> {
+  return (value, label) => {
+    const copy: Record<string, T> = {}
+    for (const [key, item] of entries(value, label, what)) {
+      // Defined, not assigned: a key named `__proto__` stays an ordinary key.
+      Object.defineProperty(copy, key, { value: check(item, `${label}.${key}`), enumerable: true, writable: true, configurable: true })
+    }
+    return copy
+  }
+}
+
+/**
+ * An options object: every key of `schema` is read once and checked; an own key the schema does
+ * not know is refused, naming the closest known key (`maxdepth` -> `maxDepth`).
+ */
+export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
+  const known = Object.keys(schema)
+  return (value, label) => {
+    const given = entries(value, label, what)
+    for (const [key] of given) {
+      if (!Object.prototype.hasOwnProperty.call(schema, key)) {
+        const { closest } = require('./closest') as typeof import('./closest')
+        const near = closest(key, known)
+        const hint = near ? `did you mean '${near}'?` : `the known keys are ${known.map((name) => `'${name}'`).join(', ')}`
+        throw invalidArg(`${label} has no key '${key}'; ${hint}`)
+      }
+    }
+    // Inherited properties count as given (an options object may come from a class or a prototype).
+    const raw = reading(label, () => known.map((key) => (value as Record<string, unknown>)[key]))
+    const checked: Record<string, unknown> = {}
+    known.forEach((key, index) => {
+      const result = (schema as Record<string, Check<unknown>>)[key](raw[index], `${label}.${key}`)
+      if (result !== undefined) checked[key] = result
+    })
+    return checked as T
+  }
+}
+
+/** An options argument that may be left out (`undefined` or `null` = every default). */
+export function options<T>(schema: Schema<T>): Check<T> {
+  const check = object(schema)
+  return (value, label) => (value === undefined || value === null ? ({} as T) : check(value, label))
+}
+
+/** Refuses an option only the Promise form takes (`onProgress`, `signal`), pointing to that form. */
+export function promiseOnly(promiseForm: string): Check<undefined> {
+  return (value, label) => {
+    if (value === undefined || value === null) return undefined
+    throw invalidArg(`${label} is taken only by the Promise form; use ${promiseForm}()`)
+  }
+}
