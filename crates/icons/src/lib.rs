@@ -16,15 +16,16 @@ pub mod decode;
 pub mod discover;
 pub mod encode;
 pub mod erf;
+pub mod extract;
 pub mod gff;
 pub mod key;
 
 pub use cache::{
     Background, BuildReport, CacheStats, CacheView, Cell, ENTRY_LEN, EntryRecord, FLAG_ON_DEMAND,
     FLAG_OPAQUE, FLAG_RESIZED, FORMAT_VERSION, Failure, Icon, IconBytes, IconCache,
-    IconCacheOptions, IconsPayload, KIND, Lookup, MIME, RebuildOptions, Response, Sheet, SheetFormat,
-    SheetOptions, Sources, UpdateEvent, UpdateFn, Validate, ValidationState, encoder_id,
-    examine_payload, icon_url, parse_request_name, respond,
+    IconCacheOptions, IconsPayload, KIND, Lookup, MIME, RebuildOptions, Response, Sheet,
+    SheetFormat, SheetOptions, Sources, UpdateEvent, UpdateFn, Validate, ValidationState,
+    encoder_id, examine_payload, icon_url, parse_request_name, respond,
 };
 pub use discover::{DiscoverOptions, Discovery, Found, Missing, ModuleHaks, discover};
 pub use encode::{EncodeSettings, Encoded, Resampler};

@@ -46,5 +46,5 @@ pub use names::{EntryKind, classify, encode_component, snapshot_file_name};
 pub use reason::{Reason, ReasonCode};
 pub use snapshot::{
     LoadOptions, Persisted, Snapshot, SnapshotId, check_image, load, load_file, load_path,
-    persist_image, write, write_file,
+    persist_image, write, write_file, write_plain,
 };

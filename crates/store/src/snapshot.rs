@@ -385,6 +385,30 @@ pub fn write_file(
     write_atomic(dir, file_name, &[&head, payload], hooks)
 }
 
+/// Writes `data` as the plain file `path` (an exported resource, a rendered image) through the
+/// atomic protocol (docs/store.md, "Writes"): a temp file in the same folder, fsync, rename, folder
+/// fsync. Nothing else is swept; a name of the snapshot form is refused (see [`write_file`]).
+pub fn write_plain(path: &Path, data: &[u8], hooks: &Hooks<'_>) -> Result<PathBuf, Error> {
+    let (Some(dir), Some(file_name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+    else {
+        return Err(Error::InvalidArgument(format!(
+            "{} does not name a file with a UTF-8 name",
+            path.display()
+        )));
+    };
+    if names::classify(file_name).is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "{file_name} has the form of a snapshot file name"
+        )));
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    write_atomic(dir, file_name, &[data], hooks)
+}
+
 /// [`map_file`] with a private writable (copy-on-write) mapping.
 fn map_file_private(path: &Path) -> Result<MmapMut, Reason> {
     let file = open_checked(path)?;
