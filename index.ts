@@ -3,7 +3,8 @@
  * modforge: native-speed building blocks for game-modding tools and asset pipelines.
  *
  * The public entry: every capability's functions and types. Each capability is also its own
- * entry point (`modforge/profile`, `modforge/store`, `modforge/dataset`, `modforge/generate`),
+ * entry point (`modforge/profile`, `modforge/store`, `modforge/dataset`, `modforge/generate`,
+ * `modforge/icons`),
  * which loads only that part.
  *
  * Every error thrown or rejected carries a stable `code` (see {@link ErrorCode}). Promise-returning
@@ -15,3 +16,4 @@ export * from './src/profile'
 export * from './src/store'
 export * from './src/dataset'
 export * from './src/generate'
+export * from './src/icons'

@@ -269,11 +269,15 @@ describe('Sync suffix', () => {
     expect(syncForms.sort()).toEqual(
       [
         'cleanStoreSync',
+        'discoverSync',
+        'extractErfSync',
         'generateDatasetSync',
+        'generateInstallSync',
         'generateTreeSync',
         'getBlobSync',
         'inspectSnapshotSync',
         'invalidateSync',
+        'listErfSync',
         'openDatasetSync',
         'openOrBuildSync',
         'profileSync',

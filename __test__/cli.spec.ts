@@ -34,7 +34,7 @@ describe('the modforge command', () => {
   it('prints help for the command and every subcommand', () => {
     const top = modforge('--help')
     expect(top.code).toBe(0)
-    for (const name of ['profile', 'store', 'generate', 'demo']) {
+    for (const name of ['profile', 'store', 'generate', 'icons', 'erf', 'demo']) {
       expect(top.stdout).toContain(name)
       const sub = modforge(name, '--help')
       expect(sub.code).toBe(0)
@@ -124,6 +124,9 @@ describe('the modforge command', () => {
     expect(result.stdout).toContain('1. Directory profiler')
     expect(result.stdout).toContain('2. Snapshot store')
     expect(result.stdout).toMatch(/loaded from disk: true/)
+    expect(result.stdout).toContain('3. NWN2 icons')
+    expect(result.stdout).toMatch(/warm start in a fresh process: open \+ first icon .* \(rebuilt: false\)/)
+    expect(result.stdout).toMatch(/contact sheet of 64 icons/)
     expect(result.stdout).toMatch(/done in/)
   }, 300_000)
 })

@@ -12,6 +12,8 @@ export const modforge = group({
     profile: lazy('profile a folder tree: counts, sizes, extensions, largest files, errors', () => (require('./profile') as typeof import('./profile')).profileCommand),
     store: lazy('inspect, verify, build and clean snapshot files', () => (require('./store') as typeof import('./store')).storeCommands),
     generate: lazy('write seeded test data: a folder tree or a CSV data set', () => (require('./generate') as typeof import('./generate')).generateCommands),
+    icons: lazy('NWN2 resources with engine precedence and the WebP icon cache', () => (require('./icons') as typeof import('./icons')).iconsCommands),
+    erf: lazy('list or extract the resources of an ERF, HAK, MOD, SAV or NWM archive', () => (require('./erf') as typeof import('./erf')).erfCommands),
     demo: lazy('run every capability on generated sample data and show the timings', () => (require('./demo') as typeof import('./demo')).demoCommand),
   },
 })

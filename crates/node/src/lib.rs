@@ -8,6 +8,7 @@
 
 mod dataset;
 mod generate;
+mod icons;
 mod profile;
 mod runtime;
 mod store;
