@@ -4,6 +4,7 @@
  * conversion text, never `ERR_MODFORGE_INTERNAL`), Promise forms by rejecting, never by throwing.
  */
 import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { types } from 'node:util'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -129,7 +130,7 @@ const WALK: Record<string, Accepts> = {
   strict: optional(isBoolean),
 }
 const TREE: Record<string, Accepts> = {
-  shape: optional(oneOf('wide', 'deep', 'node', 'game', 'mixed')),
+  shape: optional(oneOf('wide', 'deep', 'node', 'game', 'source', 'mixed')),
   entries: optional(integer(1, 100_000_000)),
   seed: optional(integer(0, 2 ** 32 - 1)),
   extras: optional(isBoolean),
@@ -145,6 +146,7 @@ const DATASET_KEYS: Record<string, Accepts> = {
   key: optional((value) => isString(value) || recordOf(isString)(value)),
   duplicates: optional(oneOf('first', 'error')),
   ragged: optional(oneOf('joinLast', 'error')),
+  delimiter: optional(oneOf(',', ';', '\t', '|')),
   tables: isTables,
 }
 
@@ -172,6 +174,9 @@ const optionsOf = (valid: object, shape: Shape, optionalObject: boolean): Positi
   optionalObject,
   accepts: (value) => (optionalObject && absent(value)) || fitsShape(shape, value),
 })
+
+/** `position`, also accepting a string (a file path). */
+const orPath = (position: Position): Position => ({ ...position, accepts: (value) => isString(value) || position.accepts(value) })
 
 /** A public function: how to call it, whether it returns a Promise, and its positions. */
 interface Subject {
@@ -210,6 +215,52 @@ function cases(subject: Subject): Case[] {
   return out
 }
 
+/** A seeded generator of numbers in [0, 1) (mulberry32), so a failing case can be replayed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+}
+
+/**
+ * What is wrong with the outcome of calling `subject` with `args`, at least one of them wrong:
+ * nothing when it failed with `ERR_MODFORGE_INVALID_ARG` (a Promise form by rejecting) and a
+ * message of its own.
+ */
+async function outcomeProblem(subject: Subject, args: unknown[]): Promise<string | undefined> {
+  let outcome: unknown
+  let thrown = false
+  try {
+    outcome = subject.call(...args)
+  } catch (error) {
+    thrown = true
+    outcome = error
+  }
+  if (subject.promise) {
+    if (thrown) return 'threw instead of rejecting'
+    if (!(outcome instanceof Promise)) return 'returned no Promise'
+    try {
+      await outcome
+      return 'resolved'
+    } catch (error) {
+      outcome = error
+    }
+  } else if (!thrown) {
+    return 'returned without an error'
+  }
+  if (!isModforgeError(outcome, ErrorCode.InvalidArg)) {
+    const error = outcome as { code?: unknown; message?: unknown }
+    return `${String(error?.code)}: ${String(error?.message)}`
+  }
+  if (/Failed to convert|napi/i.test(outcome.message)) return `conversion message: ${outcome.message}`
+  return undefined
+}
+
 describe('every public function with wrongly typed arguments', () => {
   let work: string
   let dataset: Dataset
@@ -244,18 +295,23 @@ describe('every public function with wrongly typed arguments', () => {
       fn('invalidateSync', false, optionsOf({ dir: work, name: 'n' }, { keys: { dir: isString, name: isString }, required: ['dir', 'name'] }, false)),
       fn('cleanStore', true, text(work), optionsOf({}, signalShape, true)),
       fn('cleanStoreSync', false, text(work)),
-      fn('inspectSnapshot', true, text(work)),
+      fn('inspectSnapshot', true, text(work), optionsOf({}, signalShape, true)),
       fn('inspectSnapshotSync', false, text(work)),
       fn('verifySnapshots', true, text(work), optionsOf({}, signalShape, true)),
       fn('verifySnapshotsSync', false, text(work)),
       fn('openDataset', true, optionsOf(datasetOptions, datasetShape, false)),
       fn('openDatasetSync', false, optionsOf(datasetOptions, datasetSyncShape, false)),
+      fn('openDatasetFile', true, text(join(work, 'never.mfs')), optionsOf({}, signalShape, true)),
+      fn('openDatasetFileSync', false, text(join(work, 'never.mfs'))),
+      fn('readBlobFile', true, text(join(work, 'never.mfs')), optionsOf({}, { keys: { kind: optional(isString), signal: optional(isSignal) } }, true)),
+      fn('readBlobFileSync', false, text(join(work, 'never.mfs')), optionsOf({}, { keys: { kind: optional(isString) } }, true)),
       fn('generateTree', true, text(work), optionsOf({}, { keys: { ...TREE, onProgress: optional(isFunction), signal: optional(isSignal) } }, true)),
       fn('generateTreeSync', false, text(work), optionsOf({}, { keys: { ...TREE, onProgress: absent, signal: absent } }, true)),
       fn('generateDataset', true, text(work), optionsOf({}, { keys: { seed: optional(integer(0, 2 ** 32 - 1)), scale: optional(oneOf('dalle', 'large')), onProgress: optional(isFunction), signal: optional(isSignal) } }, true)),
       fn('generateDatasetSync', false, text(work), optionsOf({}, { keys: { seed: optional(integer(0, 2 ** 32 - 1)), scale: optional(oneOf('dalle', 'large')), onProgress: absent, signal: absent } }, true)),
-      { name: 'Dataset.open', call: (options) => modforge.Dataset.open(options as never), promise: true, positions: [optionsOf(datasetOptions, datasetShape, false)] },
-      { name: 'Dataset.openSync', call: (options) => modforge.Dataset.openSync(options as never), promise: false, positions: [optionsOf(datasetOptions, datasetSyncShape, false)] },
+      // Given a string, Dataset.open opens that file (openDatasetFile): strings are accepted.
+      { name: 'Dataset.open', call: (options) => modforge.Dataset.open(options as never), promise: true, positions: [orPath(optionsOf(datasetOptions, datasetShape, false))] },
+      { name: 'Dataset.openSync', call: (options) => modforge.Dataset.openSync(options as never), promise: false, positions: [orPath(optionsOf(datasetOptions, datasetSyncShape, false))] },
       { name: 'dataset.table', call: (name) => dataset.table(name as never), promise: false, positions: [text('t')] },
       { name: 'table.get', call: (key) => table.get(key as never), promise: false, positions: [{ valid: 'a', accepts: isKey }] },
       { name: 'table.has', call: (key) => table.has(key as never), promise: false, positions: [{ valid: 'a', accepts: isKey }] },
@@ -264,6 +320,54 @@ describe('every public function with wrongly typed arguments', () => {
       { name: 'table.forEach', call: (callback) => table.forEach(callback as never), promise: false, positions: [{ valid: () => undefined, accepts: isFunction }] },
     ]
   })
+  it('gives ERR_MODFORGE_INVALID_ARG to each of 1,001 seeded random calls mixing wrong and right values', async () => {
+    const random = seeded(0x5eed_0007)
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]
+    const wrongValue = () => pick(POOL)[1]
+    /** A value for `position`: its valid one, a random one, or (options) the valid one with keys replaced, removed or misspelt. */
+    const draw = (position: Position): unknown => {
+      const roll = random()
+      if (roll < 0.35) return wrongValue()
+      if (!position.shape || roll < 0.55) return position.valid
+      const value: Record<string, unknown> = { ...(position.valid as object) }
+      for (const key of Object.keys(position.shape.keys)) {
+        const change = random()
+        if (change < 0.25) value[key] = wrongValue()
+        else if (change < 0.32) delete value[key]
+      }
+      if (random() < 0.15) value[`${pick(Object.keys(position.shape.keys))}x`] = wrongValue()
+      return value
+    }
+    /** Whether `position` accepts `value`, where values kept from the valid one count as accepted. */
+    const acceptsDrawn = (position: Position, value: unknown): boolean => {
+      if (value === position.valid || position.accepts(value)) return true
+      const shape = position.shape
+      if (!shape || !isObject(value)) return false
+      const given = value as Record<string, unknown>
+      const valid = position.valid as Record<string, unknown>
+      if (!Object.keys(given).every((key) => key in shape.keys)) return false
+      if (!(shape.required ?? []).every((key) => key in given)) return false
+      return Object.entries(shape.keys).every(
+        ([key, accepts]) => given[key] === valid[key] || accepts(given[key]) || (given[key] === undefined && !(shape.required ?? []).includes(key)),
+      )
+    }
+    const problems: string[] = []
+    let calls = 0
+    let draws = 0
+    while (calls < 1001) {
+      draws += 1
+      const subject = pick(subjects)
+      const args = subject.positions.map(draw)
+      // Only calls with a wrong value somewhere: those must all fail before doing anything.
+      if (subject.positions.every((position, index) => acceptsDrawn(position, args[index]))) continue
+      calls += 1
+      const problem = await outcomeProblem(subject, args)
+      if (problem) problems.push(`${subject.name}() call ${calls} (draw ${draws}): ${problem}`)
+    }
+    expect(problems).toEqual([])
+    expect(calls).toBe(1001)
+  })
+
   afterAll(() => {
     dataset.close()
     removeTree(work)
@@ -273,41 +377,8 @@ describe('every public function with wrongly typed arguments', () => {
     const all = subjects.flatMap(cases)
     const problems: string[] = []
     for (const { subject, label, args } of all) {
-      const what = `${subject.name}(): ${label}`
-      let outcome: unknown
-      let thrown = false
-      try {
-        outcome = subject.call(...args)
-      } catch (error) {
-        thrown = true
-        outcome = error
-      }
-      if (subject.promise) {
-        if (thrown) {
-          problems.push(`${what}: threw instead of rejecting`)
-          continue
-        }
-        if (!(outcome instanceof Promise)) {
-          problems.push(`${what}: returned no Promise`)
-          continue
-        }
-        try {
-          await outcome
-          problems.push(`${what}: resolved`)
-          continue
-        } catch (error) {
-          outcome = error
-        }
-      } else if (!thrown) {
-        problems.push(`${what}: returned without an error`)
-        continue
-      }
-      if (!isModforgeError(outcome, ErrorCode.InvalidArg)) {
-        const error = outcome as { code?: unknown; message?: unknown }
-        problems.push(`${what}: ${String(error?.code)}: ${String(error?.message)}`)
-      } else if (/Failed to convert|napi/i.test(outcome.message)) {
-        problems.push(`${what}: conversion message: ${outcome.message}`)
-      }
+      const problem = await outcomeProblem(subject, args)
+      if (problem) problems.push(`${subject.name}(): ${label}: ${problem}`)
     }
     expect(problems).toEqual([])
     expect(all.length).toBeGreaterThan(1000)

@@ -1,15 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { profileSync, putBlobSync } from 'modforge'
+import { openDatasetSync, profileSync, putBlobSync } from 'modforge'
 
 import { command, flag, group, helpText, integer, parseCommand, parseSize, UsageError } from '../cli/framework'
 import { formatBytes, formatCount } from '../cli/format'
 import { formatProgress, ProgressLine } from '../cli/progress'
-import { ROOT, du, onLinux, onPosix, removeTree, tempDir } from './helpers'
+import { ROOT, du, onLinux, onPosix, removeTree, scratchDir, tempDir } from './helpers'
 
 const MAIN = join(ROOT, 'dist/cli/main.js')
 
@@ -34,7 +34,7 @@ describe('the modforge command', () => {
   it('prints help for the command and every subcommand', () => {
     const top = modforge('--help')
     expect(top.code).toBe(0)
-    for (const name of ['profile', 'store', 'generate', 'icons', 'erf', 'demo']) {
+    for (const name of ['profile', 'store', 'generate', 'rom', 'hal', 'icons', 'erf', 'demo']) {
       expect(top.stdout).toContain(name)
       const sub = modforge(name, '--help')
       expect(sub.code).toBe(0)
@@ -124,7 +124,10 @@ describe('the modforge command', () => {
     expect(result.stdout).toContain('1. Directory profiler')
     expect(result.stdout).toContain('2. Snapshot store')
     expect(result.stdout).toMatch(/loaded from disk: true/)
-    expect(result.stdout).toContain('3. NWN2 icons')
+    expect(result.stdout).toContain('3. SNES ROM reader')
+    expect(result.stdout).toMatch(/120 of 120 generated blocks at their exact offset and length/)
+    expect(result.stdout).toMatch(/header "MODFORGE DEMO SA1 4M": sa1, map mode \$23, chipset \$35, checksum 0x[0-9A-F]{4} valid/)
+    expect(result.stdout).toContain('4. NWN2 icons')
     expect(result.stdout).toMatch(/warm start in a fresh process: open \+ first icon .* \(rebuilt: false\)/)
     expect(result.stdout).toMatch(/contact sheet of 64 icons/)
     expect(result.stdout).toMatch(/done in/)
@@ -260,7 +263,7 @@ describe('the defects first users hit on the command line', () => {
     mkdirSync(empty)
     const profiled = loaded('profile', empty, '--json')
     expect(profiled).toEqual(expect.arrayContaining(['dist/cli/profile.js', 'dist/src/profile.js', 'dist/binding.js']))
-    for (const file of ['dist/src/store.js', 'dist/src/dataset.js', 'dist/src/generate.js', 'dist/cli/store.js', 'dist/cli/demo.js', 'dist/index.js']) {
+    for (const file of ['dist/src/store.js', 'dist/src/dataset.js', 'dist/src/generate.js', 'dist/src/rom.js', 'dist/cli/store.js', 'dist/cli/rom.js', 'dist/cli/hal.js', 'dist/cli/demo.js', 'dist/index.js']) {
       expect(profiled).not.toContain(file)
     }
     const help = loaded('--help')
@@ -280,6 +283,51 @@ describe('the defects first users hit on the command line', () => {
     expect(await exited).toBe(130)
     expect(stderr.trim()).toBe('modforge: interrupted')
   }, 60_000)
+})
+
+describe('the first Ctrl-C in store verify and store inspect', () => {
+  /** Runs `main(argv)` of the CLI in a child and interrupts it as `interrupt` says; the result of main and stderr. */
+  function interrupted(argv: string[], interrupt: string) {
+    const program = `
+      const { main } = require(${JSON.stringify(MAIN)})
+      const pending = main(${JSON.stringify(argv)})
+      ${interrupt}
+      pending.then((result) => {
+        process.stdout.write('\\n' + JSON.stringify(result))
+        process.exit(0)
+      })
+    `
+    const result = spawnSync(process.execPath, ['-e', program], { encoding: 'utf8', timeout: 120_000 })
+    return { status: result.status, result: JSON.parse(result.stdout.split('\n').pop() || 'null') as { code: number; forceExit: boolean } | null, stderr: result.stderr }
+  }
+
+  it.runIf(onPosix)('stops verify of a long folder in the middle: exit 130 without being abandoned', () => {
+    const dir = join(work, 'verify-interrupted')
+    mkdirSync(dir)
+    // One dataset snapshot of some MB under 1,000 names (hard links): a walk of many GB of cells.
+    const rows = Array.from({ length: 200_000 }, (_, i) => [`key${i}`, `value ${i}`, 'x'.repeat(32)])
+    const built = openDatasetSync({ dir, name: 'big', version: '1', source: { token: 'big' }, tables: { t: { columns: ['k', 'v', 'w'], rows } } })
+    built.value.close()
+    for (let i = 0; i < 1000; i += 1) linkSync(built.path, join(dir, `copy${i}_1.mfs`))
+    const run = interrupted(['store', 'verify', dir, '--json'], "setTimeout(() => process.kill(process.pid, 'SIGINT'), 500)")
+    expect(run.status).toBe(0)
+    // forceExit false: the command itself stopped (the walk saw the abort), within the grace period.
+    expect(run.result).toEqual({ code: 130, forceExit: false })
+    expect(run.stderr.trim()).toBe('modforge: interrupted')
+  })
+
+  it('stops inspect: its signal reaches the call', () => {
+    // 128 MiB: long enough to be checksumming (polling the flag every 4 MiB) when the interrupt comes.
+    const dir = scratchDir('inspect-interrupted')
+    const path = putBlobSync({ dir, name: 'b', version: '1', source: { token: 't' } }, Buffer.alloc(128 << 20)).path
+    // The interrupt comes right after the command started its call.
+    const run = interrupted(['store', 'inspect', path], "process.emit('SIGINT')")
+    expect(run.result).toEqual({ code: 130, forceExit: false })
+    expect(run.stderr.trim()).toBe('modforge: interrupted')
+    // Not interrupted, the same file passes.
+    expect(interrupted(['store', 'inspect', path, '--json'], '').result).toEqual({ code: 0, forceExit: false })
+    removeTree(dir)
+  })
 })
 
 describe('CLI helpers', () => {

@@ -133,9 +133,12 @@ describe.runIf(onPosix)('profile on the test tree T1', () => {
 
   it('follows symbolic links with loop detection', async () => {
     const report = await profile(root, { followSymlinks: true })
-    expect(report.totals).toMatchObject({ files: 11, dirs: 5, symlinks: 1, fileApparentBytes: 5706, hardLinkDuplicates: 5, errors: 1 })
+    // link-file and link-dir are further names of a.txt and dir1 (dir1 is read once, under its own
+    // name); loop leads to the root: reported, not counted
+    expect(report.totals).toMatchObject({ files: 9, dirs: 5, symlinks: 0, fileApparentBytes: 5706, hardLinkDuplicates: 3, errors: 1 })
     expect(report.errors).toEqual([{ path: 'loop', op: 'stat', code: 'ELOOP', errno: onLinux ? 40 : expect.any(Number) }])
-    expect(report.depthHistogram).toEqual([1, 11, 5])
+    expect(report.depthHistogram).toEqual([1, 10, 3])
+    if (onLinux) expect(report.totals.apparentBytes).toBe(du('-sbL', root))
   })
 
   it('has a names-only mode without sizes', async () => {
@@ -374,14 +377,18 @@ describe('profile errors and edge cases', () => {
       mkdirSync(join(root, 'listonly'))
       writeFileSync(join(root, 'listonly/x'), 'x')
       chmodTree(root)
-      const result = runUnprivileged<{ totals: Record<string, number>; errors: unknown[]; du: number }>(`
+      const result = runUnprivileged<{ totals: Record<string, number>; errors: unknown[]; du: number; files: number }>(`
         const { profileSync } = require(MODFORGE)
         const { spawnSync } = require('node:child_process')
         const report = profileSync(${JSON.stringify(root)})
         const du = Number(spawnSync('du', ['-sb', ${JSON.stringify(root)}], { encoding: 'utf8' }).stdout.split('\\t')[0])
-        process.stdout.write(JSON.stringify({ totals: report.totals, errors: report.errors, du }))
+        const files = spawnSync('find', [${JSON.stringify(root)}, '-type', 'f', '-printf', '.'], { encoding: 'utf8' }).stdout.length
+        process.stdout.write(JSON.stringify({ totals: report.totals, errors: report.errors, du, files }))
       `)
-      expect(result.totals).toMatchObject({ files: 1, dirs: 4, errors: 2 })
+      // listonly/x is listed but cannot be stat'ed: counted with its listed kind and no bytes, as
+      // find lists it (du leaves it out, so the bytes still equal du's)
+      expect(result.totals).toMatchObject({ files: 2, dirs: 4, errors: 2 })
+      expect(result.totals.files).toBe(result.files)
       expect(result.errors).toEqual([
         { path: 'listonly/x', op: 'lstat', code: 'EACCES', errno: 13 },
         { path: 'locked', op: 'opendir', code: 'EACCES', errno: 13 },
@@ -391,6 +398,76 @@ describe('profile errors and edge cases', () => {
       removeTree(root)
     }
   })
+})
+
+describe.runIf(onLinux)('followSymlinks reads each folder (dev, ino) once, as find -L and du -sbL count', () => {
+  let root: string
+  beforeAll(() => {
+    root = tempDir('follow')
+  })
+  afterAll(() => removeTree(root))
+
+  it('does not count the root again through a link to its parent', async () => {
+    // mkdir -p p2/r; echo hi > p2/r/f; ln -s .. p2/r/up
+    mkdirSync(join(root, 'p2/r'), { recursive: true })
+    writeFileSync(join(root, 'p2/r/f'), 'hi\n')
+    symlinkSync('..', join(root, 'p2/r/up'))
+    const dir = join(root, 'p2/r')
+    const report = await profile(dir, { followSymlinks: true })
+    // find -L lists r, r/f and r/up (p2); r/up/r is the root again, a loop
+    expect(report.totals).toMatchObject({ files: 1, dirs: 2, symlinks: 0, other: 0, fileApparentBytes: 3 })
+    expect(report.totals.apparentBytes).toBe(du('-sbL', dir))
+    expect(report.totals.allocatedBytes).toBe(du('-sB1 -L', dir))
+    expect(report.errors).toEqual([{ path: 'up/r', op: 'lstat', code: 'ELOOP', errno: 40 }])
+    expect(stable(profileSync(dir, { followSymlinks: true, threads: 8 }))).toEqual(stable(report))
+  })
+
+  it('counts a folder reached by 2^22 paths once', async () => {
+    // 22 nested folders n, each holding m -> n; the deepest holds a file
+    let dir = join(root, 'dag')
+    mkdirSync(dir)
+    for (let level = 0; level < 22; level += 1) {
+      mkdirSync(join(dir, 'n'))
+      symlinkSync('n', join(dir, 'm'))
+      dir = join(dir, 'n')
+    }
+    writeFileSync(join(dir, 'f'), 'bottom\n')
+    const dag = join(root, 'dag')
+    const report = await profile(dag, { followSymlinks: true, threads: 2 })
+    // 23 folders read once each, the 22 names m counted as other names of a folder read elsewhere
+    expect(report.totals).toMatchObject({ files: 1, dirs: 45, symlinks: 0, errors: 0, hardLinkDuplicates: 22, fileApparentBytes: 7 })
+    expect(report.totals.apparentBytes).toBe(du('-sbL', dag))
+    expect(report.depthHistogram).toHaveLength(24)
+    expect(report.largestFiles.map((row) => row.path)).toEqual([`${'n/'.repeat(22)}f`])
+  })
+})
+
+describe('profile arguments checked before any work', () => {
+  it('rejects a NUL byte in the root as an invalid argument', async () => {
+    await expect(profile(`${__dirname}\0x`)).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG' })
+    expect(() => profileSync(`${__dirname}\0x`)).toThrow(expect.objectContaining({ code: 'ERR_MODFORGE_INVALID_ARG' }))
+  })
+})
+
+describe('many concurrent profiles', () => {
+  let root: string
+  beforeAll(async () => {
+    root = scratchDir('concurrent')
+    await generateTree(join(root, 'tree'), { shape: 'source', entries: 1_500, seed: 9 })
+  })
+  afterAll(() => removeTree(root))
+
+  it('completes 50 profiles with 512 threads each, every report equal to a single-threaded one', async () => {
+    const dir = join(root, 'tree')
+    const expected = stable(await profile(dir, { threads: 1 }))
+    const reports = await Promise.all(Array.from({ length: 50 }, () => profile(dir, { threads: 512 })))
+    expect(reports).toHaveLength(50)
+    for (const report of reports) {
+      expect(report.timing.threads).toBe(512)
+      expect(stable(report)).toEqual(expected)
+    }
+    expect(expected.totals.files + expected.totals.dirs).toBeGreaterThanOrEqual(1_500)
+  }, 120_000)
 })
 
 /** Makes `locked` unreadable (000) and `listonly` listable but not searchable (644). */

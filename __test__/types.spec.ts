@@ -49,7 +49,7 @@ export async function use(): Promise<number> {
       version: '1',
       tables: { nouns: 'nouns.csv' },
       onProgress: (event) => {
-        const stage: 'parse' | 'write' = event.stage
+        const stage: 'parse' | 'build' | 'write' = event.stage
         void stage
       },
     })

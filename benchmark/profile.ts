@@ -1,12 +1,15 @@
 /**
- * `npm run bench -- profile`: modforge's profiler against fdir (names only, and with an lstat per
- * entry), GNU du, find, diskus and dua (when installed), and a minimal single-threaded
- * read_dir + metadata loop in Rust (the syscall floor), all on the same generated trees with a warm
- * page cache. Flags: `--small` (trees of ~1/10 the size, for a quick look), `--runs N`,
- * `--cold` (adds a cold-cache thread sweep; needs root to drop the page cache).
+ * `npm run bench -- profile`: modforge's profiler, through the API and through the CLI (Node's
+ * start-up included), against fdir (names only, and with an lstat per entry), GNU du, find,
+ * diskus and dua (peers not installed are reported as missing), and a minimal single-threaded
+ * read_dir + metadata loop in Rust (the syscall floor), all on the same trees with a warm page
+ * cache: generated trees of five shapes and a real one (`/usr`). Flags: `--small` (generated
+ * trees of ~1/10 the size, for a quick look), `--runs N`, `--trees a,b` (only these trees, by
+ * name: wide, deep, node, game, source, usr), `--cold` (adds a cold-cache thread sweep; needs root
+ * to drop the page cache).
  */
 import { existsSync, mkdirSync, promises as fsp, rmSync, writeFileSync, readFileSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
 import { fdir } from 'fdir'
@@ -29,8 +32,14 @@ import {
 
 /** A generated benchmark tree. */
 interface TreeCase {
-  shape: 'wide' | 'deep' | 'node' | 'game'
+  shape: 'wide' | 'deep' | 'node' | 'game' | 'source'
   entries: number
+}
+
+/** A real folder measured as it is. */
+interface RealTree {
+  name: string
+  dir: string
 }
 
 const TREES: TreeCase[] = [
@@ -38,10 +47,22 @@ const TREES: TreeCase[] = [
   { shape: 'deep', entries: 100_000 },
   { shape: 'node', entries: 300_000 },
   { shape: 'game', entries: 100_000 },
+  { shape: 'source', entries: 100_000 },
 ]
 
+const REAL_TREES: RealTree[] = [{ name: 'usr', dir: '/usr' }]
+
 const ROOT = resolve(__dirname, '..')
+const CLI = join(ROOT, 'dist', 'cli', 'main.js')
 const SEED = 2024
+
+/** Peers looked up at run time, with how to install them. */
+const PEERS: { command: string; install: string }[] = [
+  { command: 'du', install: 'GNU coreutils (apt-get install coreutils)' },
+  { command: 'find', install: 'GNU findutils (apt-get install findutils)' },
+  { command: 'diskus', install: 'cargo install diskus' },
+  { command: 'dua', install: 'cargo install dua-cli --locked' },
+]
 
 /** Generates a tree once and reuses it while its parameters are unchanged (kept in a marker file). */
 async function ensureTree(base: string, tree: TreeCase): Promise<string> {
@@ -77,6 +98,15 @@ async function fdirWithStat(dir: string): Promise<number> {
   return total
 }
 
+/** The first line of `<tool> --version`, or `unknown`. */
+function toolVersion(tool: string): string {
+  try {
+    return runCommand([tool, '--version'], true).split('\n')[0].trim() || 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}
+
 /** Builds the syscall-floor example once and returns its path. */
 function floorBinary(): string {
   runCommand(['cargo', 'build', '--release', '--quiet', '-p', 'modforge-walk', '--example', 'floor', '--manifest-path', join(ROOT, 'Cargo.toml')])
@@ -99,24 +129,42 @@ export async function profileBenchmark(args: string[]): Promise<void> {
   const small = args.includes('--small')
   const runsIndex = args.indexOf('--runs')
   const plan: RunPlan = { warmup: 2, runs: runsIndex >= 0 ? Number(args[runsIndex + 1]) : 5 }
+  const treesIndex = args.indexOf('--trees')
+  const only = treesIndex >= 0 ? new Set(args[treesIndex + 1].split(',')) : undefined
   const cores = availableParallelism()
   const base = join(process.env.MODFORGE_BENCH_DIR ?? tmpdir(), 'modforge-bench-trees')
   mkdirSync(base, { recursive: true })
   const floor = floorBinary()
-  const du = findTool('du')
-  const find = findTool('find')
-  const diskus = findTool('diskus')
-  const dua = findTool('dua')
+  const tools = Object.fromEntries(PEERS.map((peer) => [peer.command, findTool(peer.command)]))
+  const { du, find, diskus, dua } = tools
+  const missing = PEERS.filter((peer) => !tools[peer.command]).map((peer) => ({ ...peer }))
+  const versions = Object.fromEntries(
+    PEERS.filter((peer) => tools[peer.command]).map((peer) => [peer.command, toolVersion(tools[peer.command] as string)]),
+  )
   console.log(`\n== profile benchmark: warm page cache, ${plan.runs} timed runs after ${plan.warmup} warm-up runs`)
-  console.log(`file system of ${base}: ${fileSystem(base)}; cores: ${cores}`)
-  if (!diskus) console.log('diskus: not installed, skipped (cargo install diskus)')
-  if (!dua) console.log('dua: not installed, skipped (cargo install dua-cli)')
+  console.log(`file system of ${base}: ${fileSystem(base)}; cores: ${cores}; 1-minute load average at start: ${loadavg()[0].toFixed(1)}`)
+  for (const [command, version] of Object.entries(versions)) console.log(`${command}: ${version}`)
+  for (const peer of missing) console.log(`${peer.command}: MISSING, not measured (install: ${peer.install})`)
+
+  // Node's own start-up, the part of every CLI row that is not walking.
+  const startup = await measureCommand('node -e 0', { warmup: 3, runs: 15 }, [process.execPath, '-e', '0'])
+  console.log(`node start-up (node -e 0): median ${startup.median.toFixed(1)} ms`)
+
+  const cases: { name: string; dir: string; generated?: TreeCase }[] = []
+  for (const tree of TREES) {
+    if (only && !only.has(tree.shape)) continue
+    const entries = small ? Math.round(tree.entries / 10) : tree.entries
+    cases.push({ name: tree.shape, dir: await ensureTree(base, { ...tree, entries }), generated: { ...tree, entries } })
+  }
+  for (const tree of REAL_TREES) {
+    if (only && !only.has(tree.name)) continue
+    if (existsSync(tree.dir)) cases.push(tree)
+    else console.log(`${tree.name}: ${tree.dir} does not exist, skipped`)
+  }
 
   const results: Record<string, unknown>[] = []
   const targets: TargetResult[] = []
-  for (const tree of TREES) {
-    const entries = small ? Math.round(tree.entries / 10) : tree.entries
-    const dir = await ensureTree(base, { ...tree, entries })
+  for (const { name, dir, generated } of cases) {
     const rows: Measurement[] = []
     let full: ProfileReport | undefined
 
@@ -138,6 +186,8 @@ export async function profileBenchmark(args: string[]): Promise<void> {
     const t = full.totals
     const entryCount = t.files + t.dirs + t.symlinks + t.other
     rows[rows.length - 1].note = `${entryCount} entries`
+    const cliArgs = [process.execPath, CLI, 'profile', dir, '--json', '--no-progress', '--threads', String(cores)]
+    rows.push(await measureCommand(`modforge CLI t${cores}`, plan, cliArgs, 'node dist/cli/main.js profile --json'))
 
     rows.push(await measure('fdir onlyCounts', plan, () => new fdir().onlyCounts().crawl(dir).withPromise()))
     rows.push(await measure('fdir paths', plan, () => new fdir().withFullPaths().crawl(dir).withPromise()))
@@ -147,18 +197,41 @@ export async function profileBenchmark(args: string[]): Promise<void> {
       rows.push(await measureCommand('du -s', plan, [du, '-s', dir]))
     }
     if (find) rows.push(await measureCommand('find -type f', plan, [find, dir, '-type', 'f', '-printf', '.']))
-    if (diskus) rows.push(await measureCommand(`diskus -j ${cores}`, plan, [diskus, '-j', String(cores), dir]))
-    if (dua) rows.push(await measureCommand(`dua -t ${cores}`, plan, [dua, '-t', String(cores), 'aggregate', dir]))
+    if (diskus) {
+      rows.push(await measureCommand(`diskus -j ${cores}`, plan, [diskus, '-j', String(cores), dir], 'allocated bytes'))
+      rows.push(await measureCommand(`diskus -b -j ${cores}`, plan, [diskus, '-b', '-j', String(cores), dir], 'apparent bytes'))
+    }
+    if (dua) {
+      rows.push(await measureCommand(`dua -t ${cores} aggregate`, plan, [dua, '-t', String(cores), 'aggregate', dir], 'allocated bytes'))
+      rows.push(await measureCommand(`dua -A -t ${cores} aggregate`, plan, [dua, '-A', '-t', String(cores), 'aggregate', dir], 'apparent bytes'))
+    }
     rows.push(await measureCommand('floor (1 thread)', plan, [floor, dir]))
     rows.push(await measureCommand('floor names-only (1 thread)', plan, [floor, dir, '--names']))
 
-    printTable(`${tree.shape} tree, ${entryCount} entries, warm cache`, rows, `modforge full t${cores}`)
+    const baseline = `modforge full t${cores}`
+    printTable(`${name} tree (${dir}), ${entryCount} entries, warm cache`, rows, baseline)
 
-    const median = (name: string) => rows.find((row) => row.name === name)?.median ?? NaN
-    const label = `${tree.shape}`
+    const median = (row: string) => rows.find((r) => r.name === row)?.median ?? NaN
+    const label = name
+    const api = median(baseline)
+    const cli = median(`modforge CLI t${cores}`)
     targets.push(target(`${label}: fdir onlyCounts / modforge names-only`, median('fdir onlyCounts') / median('modforge names-only'), 3))
-    if (du) targets.push(target(`${label}: du -s / modforge full t2`, median('du -s') / median('modforge full t2'), 2))
+    if (du) {
+      targets.push(target(`${label}: du -sb / ${baseline}`, median('du -sb') / api, 1.8))
+      targets.push(target(`${label}: du -s / ${baseline}`, median('du -s') / api, 1.8))
+    }
+    if (diskus) {
+      targets.push(target(`${label}: diskus -j ${cores} / ${baseline}`, median(`diskus -j ${cores}`) / api, 1))
+      targets.push(target(`${label}: diskus -b -j ${cores} / ${baseline}`, median(`diskus -b -j ${cores}`) / api, 1))
+    }
+    if (dua) targets.push(target(`${label}: dua -t ${cores} aggregate / ${baseline}`, median(`dua -t ${cores} aggregate`) / api, 1))
     targets.push(target(`${label}: modforge full t1 / floor`, median('modforge full t1') / median('floor (1 thread)'), 1.5, false))
+    const walkInCli = cli - startup.median
+    console.log(
+      `CLI: ${cli.toFixed(1)} ms = node start-up ${startup.median.toFixed(1)} ms + ${walkInCli.toFixed(1)} ms (API ${api.toFixed(1)} ms); ` +
+        (du ? `du -sb / CLI ${(median('du -sb') / cli).toFixed(2)}, ` : '') +
+        (diskus ? `diskus -j ${cores} / CLI ${(median(`diskus -j ${cores}`) / cli).toFixed(2)}` : ''),
+    )
     console.log(`parallel efficiency at ${cores} threads: ${((median('floor (1 thread)') / cores / median(`modforge full t${cores}`)) * 100).toFixed(0)}%`)
     // Names-only is bound by the kernel's directory reads: at best the single-threaded read_dir
     // floor divided by the cores (a higher bound when one large folder dominates, since a folder
@@ -184,9 +257,19 @@ export async function profileBenchmark(args: string[]): Promise<void> {
 
     let cold: Measurement[] | undefined
     if (args.includes('--cold')) cold = await coldSweep(dir, cores, du, diskus)
-    results.push({ tree: { ...tree, entries: entryCount, dir }, rows, checks, cold })
+    results.push({ tree: { name, ...generated, entries: entryCount, dir }, rows, checks, cold })
   }
-  const file = writeResults('profile', { machine: machine(), cache: 'warm', plan, results, targets })
+  const file = writeResults('profile', {
+    machine: machine(),
+    loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
+    cache: 'warm',
+    plan,
+    peers: versions,
+    missing,
+    startup,
+    results,
+    targets,
+  })
   console.log(`\nresults written to ${file}`)
 }
 

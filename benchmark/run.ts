@@ -4,12 +4,14 @@
  */
 import { machine } from './harness'
 import { profileBenchmark } from './profile'
+import { romBenchmark } from './rom'
 import { startupBenchmark } from './startup'
 import { storeBenchmark } from './store'
 
 const AREAS: Record<string, (args: string[]) => Promise<void>> = {
   profile: profileBenchmark,
   store: storeBenchmark,
+  rom: romBenchmark,
   startup: startupBenchmark,
 }
 

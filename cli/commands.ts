@@ -14,6 +14,8 @@ export const modforge = group({
     generate: lazy('write seeded test data: a folder tree or a CSV data set', () => (require('./generate') as typeof import('./generate')).generateCommands),
     icons: lazy('NWN2 resources with engine precedence and the WebP icon cache', () => (require('./icons') as typeof import('./icons')).iconsCommands),
     erf: lazy('list or extract the resources of an ERF, HAK, MOD, SAV or NWM archive', () => (require('./erf') as typeof import('./erf')).erfCommands),
+    rom: lazy('SNES ROMs: header, HAL blocks, scanning, tile sheets', () => (require('./rom') as typeof import('./rom')).romCommands),
+    hal: lazy('HAL compression of SNES games: decompress and compress (exhal/inhal)', () => (require('./hal') as typeof import('./hal')).halCommands),
     demo: lazy('run every capability on generated sample data and show the timings', () => (require('./demo') as typeof import('./demo')).demoCommand),
   },
 })

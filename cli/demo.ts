@@ -3,7 +3,7 @@
  * did and how long it took. Needs no arguments and no external data.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -102,12 +102,68 @@ async function storeStep(context: CommandContext, root: string): Promise<void> {
   dataset.close()
 }
 
+async function romStep(context: CommandContext, root: string): Promise<void> {
+  const { generateRom, rgbaToPng, RomFile, writeFileAtomic } = require('../src/rom') as typeof import('../src/rom')
+  const { signal } = context
+  context.out('\n3. SNES ROM reader')
+  const path = join(root, 'rom', 'demo-sa1-4m.sfc')
+  mkdirSync(join(root, 'rom'))
+  const generated = await timed(context, 'generate a 4 MiB SA-1 ROM, 120 HAL blocks', () =>
+    generateRom(path, { layout: 'sa1', size: 4 << 20, blocks: 120, blockTiles: 128, seed: 1, signal }),
+  )
+  const opened = await timed(context, 'open: read, score headers, checksum', () => RomFile.open(path))
+  const rom = opened.result
+  try {
+    const line = new ProgressLine()
+    const scanned = await timed(context, 'scan 4 MiB at every offset (step 1)', async () => {
+      try {
+        return await rom.scan({ signal, onProgress: (event) => line.update(() => formatProgress(event, ' bytes')) })
+      } finally {
+        line.clear()
+      }
+    })
+    const offsets = generated.result.blocks.slice(0, 100).map((block) => block.offset)
+    const cell = 64
+    const thumbs = await timed(context, '100 thumbnails (64x64, memory cache cold)', () => rom.thumbnails(offsets, { box: cell, format: 'rgba', signal }))
+    const sheetPath = join(root, 'rom', 'thumbnails.png')
+    const sheet = await timed(context, 'write the 100 thumbnails as one PNG sheet', async () => {
+      const columns = 10
+      const width = columns * cell
+      const height = Math.ceil(thumbs.result.length / columns) * cell
+      const canvas = Buffer.alloc(width * height * 4)
+      thumbs.result.forEach((outcome, index) => {
+        const t = outcome.thumbnail
+        if (!t) throw new Error(`thumbnail of ${outcome.offset}: ${outcome.error?.message}`)
+        const x0 = (index % columns) * cell
+        const y0 = Math.floor(index / columns) * cell
+        for (let y = 0; y < t.height; y += 1) t.image.copy(canvas, ((y0 + y) * width + x0) * 4, y * t.width * 4, (y + 1) * t.width * 4)
+      })
+      const png = rgbaToPng(canvas, { width, height })
+      writeFileAtomic(sheetPath, png)
+      return png.length
+    })
+    const h = rom.header
+    const found = new Set(scanned.result.map((hit) => `${hit.offset}:${hit.consumed}`))
+    const exact = generated.result.blocks.filter((block) => found.has(`${block.offset}:${block.compressedSize}`)).length
+    const scores = rom.headerCandidates.map((c) => `${c.location} ${c.score}`).join(', ')
+    context.out(
+      `  -> header ${JSON.stringify(h?.title)}: ${h?.mapping}, map mode $${h?.mapMode.toString(16).toUpperCase()}, chipset $${h?.chipset.toString(16).toUpperCase()}, ` +
+        `checksum 0x${h?.checksum.toString(16).toUpperCase().padStart(4, '0')} ${rom.checksumValid ? 'valid' : 'INVALID'}; candidate scores: ${scores}`,
+    )
+    context.out(`  -> scan: ${scanned.result.length} blocks found, ${exact} of ${generated.result.blocks.length} generated blocks at their exact offset and length`)
+    context.out(`  -> thumbnails: ${formatDuration(thumbs.ms / 100)} each; sheet ${sheetPath} (${formatBytes(sheet.result)})`)
+    if (exact !== generated.result.blocks.length) throw new Error(`the scan found ${exact} of ${generated.result.blocks.length} generated blocks`)
+  } finally {
+    await rom.close()
+  }
+}
+
 async function iconsStep(context: CommandContext, root: string): Promise<void> {
   const { generateInstall } = require('../src/generate') as typeof import('../src/generate')
   const { IconCache } = require('../src/icons') as typeof import('../src/icons')
   const { native } = require('../src/internal/native') as typeof import('../src/internal/native')
   const { signal } = context
-  context.out('\n3. NWN2 icons (resource index and WebP icon cache)')
+  context.out('\n4. NWN2 icons (resource index and WebP icon cache)')
   const install = await timed(context, 'generate a small NWN2 install (seed 1)', () => generateInstall(join(root, 'nwn2'), { seed: 1, signal }))
   const g = install.result
   const discover = { gameDir: g.gameDir, userDir: g.userDir, module: g.module, campaign: g.campaign, workshopDirs: [g.workshopRoot] }
@@ -173,7 +229,10 @@ export const demoCommand = command({
     '     awkward names) and profiles it, full and names-only\n' +
     '  2. store: generates a CSV data set (19 tables, ~12.5k rows), builds its snapshot, reopens it\n' +
     '     from disk and looks keys up\n' +
-    '  3. icons: generates a small NWN2 install, builds the icon cache cold, starts warm in a fresh\n' +
+    '  3. rom: generates a 4 MiB SA-1 ROM, detects its header, scans it and writes 100 thumbnails as\n' +
+    '     one PNG sheet\n' +
+
+    '  4. icons: generates a small NWN2 install, builds the icon cache cold, starts warm in a fresh\n' +
     '     process, looks icons up with their sources and writes a contact sheet',
   options: {
     keep: flag('keep the temporary folder'),
@@ -187,6 +246,7 @@ export const demoCommand = command({
     try {
       await profileStep(context, root, entries)
       await storeStep(context, root)
+      await romStep(context, root)
       await iconsStep(context, root)
     } finally {
       if (!options.keep) {

@@ -6,14 +6,14 @@ import { command, flag, group, integer, text } from './framework'
 import { formatProgress, ProgressLine } from './progress'
 
 const tree = command({
-  summary: 'a seeded folder tree (wide, deep, node, game or mixed)',
+  summary: 'a seeded folder tree (wide, deep, node, game, source or mixed)',
   description:
     'Writes a seeded folder tree; shapes: wide, deep, node (node_modules-like), game (an install with\n' +
-    'sparse archives), mixed. --extras adds hard links, symlink loops, unreadable folders, awkward names,\n' +
+    'sparse archives), source (about six files per folder, up to 20 levels deep), mixed. --extras adds hard links, symlink loops, unreadable folders, awkward names,\n' +
     'a FIFO and a socket.',
   args: [{ name: 'dir', description: 'where the tree is written (empty or missing)', required: true }],
   options: {
-    shape: text('the shape of the tree (default mixed)', { choices: ['wide', 'deep', 'node', 'game', 'mixed'] }),
+    shape: text('the shape of the tree (default mixed)', { choices: ['wide', 'deep', 'node', 'game', 'source', 'mixed'] }),
     entries: integer('approximate number of entries', { placeholder: 'N', min: 1 }),
     seed: integer('seed of every random choice (default 1)', { placeholder: 'N' }),
     extras: flag('add the extras/ folder of awkward cases'),

@@ -2,8 +2,9 @@
  * `modforge icons discover|where|get|build|sheet|serve`: NWN2 resources and the icon cache on the
  * command line.
  */
+import { mkdirSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 import type { IconCache, IconCacheOptions, SourceSpec } from '../src/icons'
 import { formatBytes, formatCount, formatDuration, section, table } from './format'
@@ -83,6 +84,8 @@ async function openCache(values: CacheValues, path: string[], context: CommandCo
 function writeOutput(path: string, data: Buffer): string {
   const { native } = require('../src/internal/native') as typeof import('../src/internal/native')
   const target = resolve(path)
+  // The atomic write (temp file, fsync, rename) needs the folder; create it as the command promises.
+  mkdirSync(dirname(target), { recursive: true })
   native.writeFileAtomic(target, data)
   return target
 }

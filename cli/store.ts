@@ -80,10 +80,10 @@ const inspect = command({
   description: 'Reads a snapshot file and runs every check that needs no expected source.',
   args: [{ name: 'file', description: 'the .mfs file', required: true }],
   options: { json: flag('print JSON') },
-  footer: 'Exit codes: 0 every check passed, 1 a check failed, 2 bad usage.',
+  footer: 'Exit codes: 0 every check passed, 1 a check failed, 2 bad usage, 130 interrupted.',
   async run({ args, options }, context) {
     const { inspectSnapshot } = require('../src/store') as typeof import('../src/store')
-    const found = await inspectSnapshot(resolve(args.file))
+    const found = await inspectSnapshot(resolve(args.file), { signal: context.signal })
     context.out(options.json ? JSON.stringify(inspectionJson(found), null, 2) : renderInspection(found))
     return found.ok ? 0 : 1
   },

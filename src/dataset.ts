@@ -1,13 +1,14 @@
 /// <reference types="node" preserve="true" />
 /**
  * Datasets: CSV tables (or rows from JavaScript) stored column-wise in a snapshot with a hash
- * index on a key column, opened lazily from a memory map (docs/store.md).
+ * index on a key column, opened lazily from the snapshot's bytes (docs/store.md).
  */
 import { types } from 'node:util'
 
 import type * as binding from '../binding'
 import { cancellable, neverAborted } from './internal/call'
 import { native } from './internal/native'
+import { invalidArg } from './internal/raise'
 import { openedFromBuild, sourceCheck } from './internal/snapshot'
 import {
   buffer,
@@ -22,6 +23,7 @@ import {
   signal,
   string,
   strings,
+  text,
   type Check,
   type Schema,
 } from './internal/validate'
@@ -39,10 +41,11 @@ export type TableInput = string | Uint8Array | { columns?: string[]; rows: unkno
 export type TableInputs = Record<string, TableInput>
 
 /**
- * The stages of a dataset build: `parse` (`done` of `total` input: bytes of CSV, rows of tables
- * given from JavaScript), then `write` (bytes of the snapshot file).
+ * The stages of a dataset build, each counted against a total known from its first event and
+ * reaching it at its last: `parse` (`done` of `total` data rows of all tables, `current` = the
+ * table), `build` (rows indexed), then `write` (bytes of the snapshot file).
  */
-export type DatasetStage = 'parse' | 'write'
+export type DatasetStage = 'parse' | 'build' | 'write'
 
 /** Options of {@link openDataset}. */
 export interface DatasetOptions extends Omit<binding.DatasetOptions, 'source'> {
@@ -54,7 +57,10 @@ export interface DatasetOptions extends Omit<binding.DatasetOptions, 'source'> {
   tables: TableInputs | ((context: BuildContext) => TableInputs | Promise<TableInputs>)
   /** What the dataset is built from; default: the content of the CSV files given as paths. */
   source?: Source
-  /** Build progress: `{ stage: 'parse' | 'write', done, total, current }`, about ten times a second. */
+  /**
+   * Build progress: `{ stage: 'parse' | 'build' | 'write', done, total, current }` (rows, rows,
+   * bytes), about ten times a second; the last event of each stage has `done === total`.
+   */
   onProgress?: ProgressListener<DatasetStage>
   /** Stops the call; it rejects with `ABORT_ERR` and leaves no temp file. */
   signal?: AbortSignal
@@ -93,6 +99,12 @@ export interface TableReport {
   emptyKeyRows: number[]
   /** True when a UTF-8 byte-order mark was removed. */
   bomStripped: boolean
+  /**
+   * What looks wrong with the table as built, with what to do about it: most rows repeating a key
+   * or holding an empty one (the key column is probably the wrong one; choose it with `key`, or
+   * take the data version from it with `versionColumn`). Empty for a table that looks right.
+   */
+  warnings: string[]
 }
 
 /** A row as JavaScript sees it: the columns as own properties, in column order. */
@@ -135,14 +147,15 @@ const keyOption: Check<string | Record<string, string>> = (value, label) =>
   typeof value === 'string' ? value : record(string, 'a column name, or an object of column names by table')(value, label)
 
 const DATASET_FIELDS: Schema<Omit<binding.DatasetOptions, 'source'> & { source?: Source }> = {
-  dir: string,
-  name: string,
-  version: optional(string),
+  dir: text,
+  name: text,
+  version: optional(text),
   versionColumn: optional(string),
   source: optional(sourceCheck as Check<Source>),
   key: optional(keyOption),
   duplicates: optional(oneOf('first', 'error')),
   ragged: optional(oneOf('joinLast', 'error')),
+  delimiter: optional(oneOf(',', ';', '\t', '|')),
 }
 
 const DATASET = object<DatasetOptions>({
@@ -160,8 +173,8 @@ const DATASET_SYNC = object<DatasetSyncOptions & { onProgress?: undefined; signa
 })
 
 function nativeOptions(options: DatasetSyncOptions | DatasetOptions): binding.DatasetOptions {
-  const { dir, name, version, versionColumn, key, duplicates, ragged, source } = options
-  return { dir, name, version, versionColumn, key, duplicates, ragged, source: source as binding.SnapshotSource | undefined }
+  const { dir, name, version, versionColumn, key, duplicates, ragged, delimiter, source } = options
+  return { dir, name, version, versionColumn, key, duplicates, ragged, delimiter, source: source as binding.SnapshotSource | undefined }
 }
 
 /** A key as the index stores it: strings as they are, numbers stringified as JavaScript does. */
@@ -178,9 +191,90 @@ function keyText(key: unknown, label: string): string {
 /** Releases the native side of datasets that were garbage-collected without `close()`. */
 const unclosedDatasets = new FinalizationRegistry<number>((handle) => native.datasetClose(handle))
 
+/** Keys whose rows each table keeps decoded for repeated `get` and `has` (oldest first out). */
+const CACHED_KEYS = 4096
+
+/** Whether this machine stores `u32` little-endian, as the snapshot does. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
+/** What the tables of one open dataset share: its handle, and whether it was closed. */
+interface DatasetState {
+  readonly handle: number
+  closed: boolean
+  /** Called by `close()`: each table drops its decoded cells. */
+  readonly releases: (() => void)[]
+}
+
+/** Builds a row object from its cells: the columns as own properties, in column order. */
+type RowMaker<R> = (cells: string[]) => R
+
 /**
- * An open dataset: its tables are served lazily from the memory-mapped snapshot (or from memory
- * right after a build). Nothing is materialised per row at open. Obtained from {@link openDataset}.
+ * The row maker of a table's columns. Rows are created by an object literal compiled once per
+ * table, so every row of a table shares one shape (V8 then creates them about as fast as a
+ * literal in source). Column names enter the code only as JSON string literals; `__proto__` is a
+ * computed key, which defines the property instead of setting the prototype (ECMA-262, Annex B).
+ * Where code cannot be compiled (a Content-Security-Policy forbidding it), properties are defined
+ * one by one.
+ */
+function rowMaker<R>(columns: string[]): RowMaker<R> {
+  const fields = columns.map((name, index) => {
+    const literal = JSON.stringify(name)
+    return `${name === '__proto__' ? `[${literal}]` : literal}: cells[${index}]`
+  })
+  try {
+    return new Function('cells', `'use strict'; return { ${fields.join(', ')} }`) as RowMaker<R>
+  } catch {
+    return (cells) => {
+      const row: Record<string, string> = {}
+      columns.forEach((name, index) => Object.defineProperty(row, name, { value: cells[index], writable: true, enumerable: true, configurable: true }))
+      return row as R
+    }
+  }
+}
+
+/**
+ * A table's cells as JavaScript reads them: a checked copy of its columns' offsets and text
+ * (`tableCells`, fetched on first use), each cell decoded on demand (Latin-1 for an ASCII column,
+ * UTF-8 otherwise), so that reading a row needs no native call.
+ */
+class CellReader {
+  readonly #bytes: Buffer
+  readonly #offsets: Uint32Array | DataView
+  readonly #columns: { offsets: number; text: number; ascii: boolean }[]
+
+  constructor(cells: binding.TableCells) {
+    this.#bytes = cells.bytes
+    const { buffer, byteOffset, byteLength } = cells.bytes
+    this.#offsets =
+      LITTLE_ENDIAN && byteOffset % 4 === 0 ? new Uint32Array(buffer, byteOffset, byteLength >>> 2) : new DataView(buffer, byteOffset, byteLength)
+    this.#columns = cells.columns.map((column) => ({ offsets: column.offsets, text: column.text, ascii: column.ascii }))
+  }
+
+  #offset(at: number): number {
+    const offsets = this.#offsets
+    return offsets instanceof Uint32Array ? offsets[at >>> 2] : offsets.getUint32(at, true)
+  }
+
+  /** Cell `row` of column `column`. */
+  cell(row: number, column: number): string {
+    const { offsets, text, ascii } = this.#columns[column]
+    const start = text + this.#offset(offsets + 4 * row)
+    const end = text + this.#offset(offsets + 4 * row + 4)
+    return this.#bytes.toString(ascii ? 'latin1' : 'utf8', start, end)
+  }
+
+  /** Every cell of `row`, in column order. */
+  row(row: number): string[] {
+    const cells = new Array<string>(this.#columns.length)
+    for (let column = 0; column < cells.length; column += 1) cells[column] = this.cell(row, column)
+    return cells
+  }
+}
+
+/**
+ * An open dataset: its tables are served lazily from the snapshot's bytes (or from memory right
+ * after a build). Nothing is materialised per row at open. Obtained from {@link openDataset} or,
+ * for a snapshot shipped with an application, {@link openDatasetFile}.
  */
 export class Dataset {
   /** The data version. */
@@ -189,27 +283,34 @@ export class Dataset {
   readonly path: string
   /** Table names, in build order. */
   readonly tables: string[]
-  readonly #handle: number
+  readonly #state: DatasetState
   readonly #tables: Map<string, Table>
 
   /** @internal Wraps a dataset the native side opened. */
   constructor(info: binding.DatasetInfo) {
-    this.#handle = info.handle
+    this.#state = { handle: info.handle, closed: false, releases: [] }
     this.version = info.version
     this.path = info.path
     this.tables = info.tables.map((table) => table.name)
-    this.#tables = new Map(info.tables.map((table, index) => [table.name, new Table(this, info.handle, index, table)]))
+    this.#tables = new Map(info.tables.map((table, index) => [table.name, new Table(this, this.#state, index, table)]))
     unclosedDatasets.register(this, info.handle, this)
   }
 
-  /** Same as {@link openDataset}. */
-  static open(options: DatasetOptions): Promise<Opened<Dataset>> {
-    return openDataset(options)
+  /**
+   * Same as {@link openDataset}; given a path, same as {@link openDatasetFile} (a shipped
+   * snapshot, read-only, without its source).
+   */
+  static open(options: DatasetOptions): Promise<Opened<Dataset>>
+  static open(file: string, options?: DatasetFileOptions): Promise<Dataset>
+  static open(options: DatasetOptions | string, fileOptions?: DatasetFileOptions): Promise<Opened<Dataset> | Dataset> {
+    return typeof options === 'string' ? openDatasetFile(options, fileOptions) : openDataset(options)
   }
 
-  /** Same as {@link openDatasetSync}. */
-  static openSync(options: DatasetSyncOptions): Opened<Dataset> {
-    return openDatasetSync(options)
+  /** Same as {@link openDatasetSync}; given a path, same as {@link openDatasetFileSync}. */
+  static openSync(options: DatasetSyncOptions): Opened<Dataset>
+  static openSync(file: string): Dataset
+  static openSync(options: DatasetSyncOptions | string): Opened<Dataset> | Dataset {
+    return typeof options === 'string' ? openDatasetFileSync(options) : openDatasetSync(options)
   }
 
   /**
@@ -220,16 +321,18 @@ export class Dataset {
     return this.#tables.get(string(name, 'dataset.table(): name')) as Table<R> | undefined
   }
 
-  /** The build report per table (stored in the snapshot, so also available on warm opens). */
+  /** The build report per table (stored in the snapshot and checked at open, so also available on warm opens). */
   get report(): Record<string, TableReport> {
-    const parsed = JSON.parse(native.datasetReport(this.#handle)) as { tables: (TableReport & { name: string })[] }
-    return Object.fromEntries(parsed.tables.map(({ name, ...report }) => [name, report]))
+    const parsed = JSON.parse(native.datasetReport(this.#state.handle)) as { tables: (TableReport & { name: string })[] }
+    return Object.fromEntries(parsed.tables.map(({ name, warnings, ...report }) => [name, { ...report, warnings: warnings ?? [] }]))
   }
 
-  /** Releases the memory map; later calls on the dataset or its tables throw `ERR_MODFORGE_INVALID_ARG`. */
+  /** Releases the snapshot's bytes; later calls on the dataset or its tables throw `ERR_MODFORGE_INVALID_ARG`. */
   close(): void {
     unclosedDatasets.unregister(this)
-    native.datasetClose(this.#handle)
+    this.#state.closed = true
+    for (const release of this.#state.releases) release()
+    native.datasetClose(this.#state.handle)
   }
 }
 
@@ -239,6 +342,11 @@ export class Dataset {
  * are the indexed rows: for each distinct non-empty key, the first row that has it (the row
  * `get(key)` returns), in source order. Every row, duplicates and empty keys included, is
  * reachable by number: `length`, `row(i)`, `rows()`; whole columns with `column(name)`.
+ *
+ * The first read of a table copies its checked cells into JavaScript (one native call, linear in
+ * the table's size); rows are then decoded there, one new object per call. A lookup by key is one
+ * native call for the row number; the cells of the last 4,096 keys looked up are kept, so repeated
+ * lookups make no native call.
  */
 export class Table<R extends Row = Row> {
   /** The table name. */
@@ -251,32 +359,43 @@ export class Table<R extends Row = Row> {
   readonly key: string | undefined
   /** The dataset this table belongs to (kept alive while the table is reachable). */
   readonly dataset: Dataset
-  readonly #handle: number
+  readonly #state: DatasetState
   readonly #index: number
+  readonly #make: RowMaker<R>
+  #cells: CellReader | undefined
+  /** Decoded cells of recently looked-up keys; `null` for keys not in the index. */
+  #cache = new Map<string, string[] | null>()
   #keys: { keys: string[]; rows: number[] } | undefined
 
   /** @internal Describes table `index` of an open dataset. */
-  constructor(dataset: Dataset, handle: number, index: number, info: binding.TableInfo) {
+  constructor(dataset: Dataset, state: DatasetState, index: number, info: binding.TableInfo) {
     this.dataset = dataset
-    this.#handle = handle
+    this.#state = state
     this.#index = index
     this.name = info.name
     this.length = info.length
     this.columns = info.columns
     this.key = info.key ?? undefined
+    this.#make = rowMaker<R>(info.columns)
+    state.releases.push(() => {
+      this.#cells = undefined
+      this.#cache = new Map()
+      this.#keys = undefined
+    })
   }
 
   /**
-   * The row indexed under `key` (the first row with that key), as an object of column -> value;
+   * The row indexed under `key` (the first row with that key), as a new object of column -> value;
    * `undefined` when none. A number is looked up as JavaScript stringifies it (`7` finds `'7'`).
    */
   get(key: string | number): R | undefined {
-    return native.tableGet(this.#handle, this.#index, keyText(key, 'table.get(): key')) as R | undefined
+    const cells = this.#lookup(keyText(key, 'table.get(): key'))
+    return cells === null ? undefined : this.#make(cells)
   }
 
   /** Whether a row is indexed under `key`. */
   has(key: string | number): boolean {
-    return native.tableGet(this.#handle, this.#index, keyText(key, 'table.has(): key')) !== undefined
+    return this.#lookup(keyText(key, 'table.has(): key')) !== null
   }
 
   /**
@@ -314,10 +433,12 @@ export class Table<R extends Row = Row> {
     for (const [key, row] of this.entries()) call.call(thisArg, row, key, this)
   }
 
-  /** Row `index` (0-based, source order) as an object; `undefined` out of range. */
+  /** Row `index` (0-based, source order) as a new object; `undefined` out of range. */
   row(index: number): R | undefined {
     if (typeof index !== 'number') return expected('table.row(): index', 'a number', index)
-    return native.tableRow(this.#handle, this.#index, index) as R | undefined
+    const cells = this.#reader()
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) return undefined
+    return this.#make(cells.row(index))
   }
 
   /** Every row in source order (duplicates and empty keys included), created one at a time. */
@@ -327,7 +448,32 @@ export class Table<R extends Row = Row> {
 
   /** Every value of column `name`, in row order (built on demand). */
   column(name: string): string[] {
-    return native.tableColumn(this.#handle, this.#index, string(name, 'table.column(): name'))
+    const column = this.columns.indexOf(string(name, 'table.column(): name'))
+    const cells = this.#reader()
+    if (column < 0) throw invalidArg(`table '${this.name}' has no column '${name}'`)
+    const values = new Array<string>(this.length)
+    for (let row = 0; row < this.length; row += 1) values[row] = cells.cell(row, column)
+    return values
+  }
+
+  /** The table's cells, fetched on first use; `ERR_MODFORGE_INVALID_ARG` once the dataset is closed. */
+  #reader(): CellReader {
+    if (this.#state.closed) throw invalidArg('the dataset is closed')
+    this.#cells ??= new CellReader(native.tableCells(this.#state.handle, this.#index))
+    return this.#cells
+  }
+
+  /** The cells of the row indexed under `key` (`null` when none), from the cache or one native lookup. */
+  #lookup(key: string): string[] | null {
+    const reader = this.#reader()
+    const cache = this.#cache
+    const cached = cache.get(key)
+    if (cached !== undefined) return cached
+    const row = native.tableLookup(this.#state.handle, this.#index, key)
+    const cells = row < 0 ? null : reader.row(row)
+    if (cache.size >= CACHED_KEYS) cache.delete(cache.keys().next().value as string)
+    cache.set(key, cells)
+    return cells
   }
 
   /** Which row each indexed key points to, from one read of the key column. */
@@ -364,7 +510,7 @@ export async function openDataset(options: DatasetOptions): Promise<Opened<Datas
   return cancellable(abort, async (call) => {
     const inline = typeof tables === 'function' ? undefined : tables
     const plan = await native.planDataset(nativeOptions(checked), inline, call.cancel)
-    const loaded = await plan.load()
+    const loaded = await plan.load(call.cancel)
     if (loaded.dataset) return { value: new Dataset(loaded.dataset), path: loaded.dataset.path, loaded: true, persisted: true }
     const produced =
       typeof tables === 'function'
@@ -387,4 +533,31 @@ export function openDatasetSync(options: DatasetSyncOptions): Opened<Dataset> {
     typeof tables === 'function' ? tableInputs(tables({ signal: neverAborted() }), 'openDatasetSync(): the result of tables()') : undefined
   const built = plan.buildSync(produced)
   return openedFromBuild(new Dataset(built.dataset), loaded, built)
+}
+
+/** Options of {@link openDatasetFile}. */
+export interface DatasetFileOptions {
+  /** Stops reading and checking the file; the call rejects with `ABORT_ERR`. */
+  signal?: AbortSignal
+}
+
+const DATASET_FILE = (value: unknown, label: string): DatasetFileOptions =>
+  value === undefined || value === null ? {} : object<DatasetFileOptions>({ signal: optional(signal) })(value, label)
+
+/**
+ * Opens a dataset snapshot shipped with an application, by path and read-only: it needs no CSVs
+ * and no source. Every container check (length, checksums), the kind and the structure are
+ * checked; the data version is the file's own (`dataset.version`) and no source fingerprint is
+ * compared (docs/store.md, "Shipped snapshots"). Rejects with `ERR_MODFORGE_IO` (missing file),
+ * `ERR_MODFORGE_FORMAT` (not a dataset), `ERR_MODFORGE_CORRUPT` (damaged), `ABORT_ERR`.
+ */
+export async function openDatasetFile(path: string, options?: DatasetFileOptions): Promise<Dataset> {
+  const file = string(path, 'openDatasetFile(): path')
+  const { signal: abort } = DATASET_FILE(options, 'openDatasetFile(): options')
+  return cancellable(abort, async (call) => new Dataset(await native.openDatasetFile(file, call.cancel)))
+}
+
+/** {@link openDatasetFile} on the calling thread. */
+export function openDatasetFileSync(path: string): Dataset {
+  return new Dataset(native.openDatasetFileSync(string(path, 'openDatasetFileSync(): path')))
 }

@@ -37,7 +37,7 @@ export interface GenerateDatasetOptions extends binding.DatasetGeneratorOptions 
 }
 
 const TREE: Schema<binding.TreeOptions> = {
-  shape: optional(oneOf('wide', 'deep', 'node', 'game', 'mixed')),
+  shape: optional(oneOf('wide', 'deep', 'node', 'game', 'source', 'mixed')),
   entries: optional(integer(1, 100_000_000)),
   seed: optional(integer(0, 2 ** 32 - 1)),
   extras: optional(boolean),

@@ -51,7 +51,7 @@ export type IndexedSource = binding.IndexedSource
 /** What a cache build did. */
 export type BuildReport = binding.BuildReport
 /** Counters and state of an {@link IconCache}. */
-export type CacheStats = binding.CacheStats
+export type IconCacheStats = binding.IconCacheStats
 /** What an update of the served generation changed (`onUpdate` argument). */
 export type UpdateEvent = binding.UpdateEvent
 /** A rendered contact sheet with the position of every icon. */
@@ -603,7 +603,7 @@ export class IconCache {
   }
 
   /** Counters and state. */
-  stats(): CacheStats {
+  stats(): IconCacheStats {
     return native.iconCacheStats(this.#handle)
   }
 

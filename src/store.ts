@@ -8,7 +8,7 @@ import type * as binding from '../binding'
 import { cancellable, neverAborted } from './internal/call'
 import { native } from './internal/native'
 import { openedFromBuild, sourceCheck } from './internal/snapshot'
-import { buffer, func, object, optional, signal, string, type Check, type Schema } from './internal/validate'
+import { buffer, func, object, optional, signal, string, text, type Check, type Schema } from './internal/validate'
 
 export type { RejectCode, RejectReason, Removed, SnapshotCheck, SnapshotHeader, SnapshotInspection } from '../binding'
 
@@ -25,11 +25,14 @@ export type Source = { bytes: Uint8Array } | { files: string[]; mode?: 'content'
 
 /** Where a snapshot lives and what it must match. */
 export interface SnapshotOptions {
-  /** Folder of the snapshot files (created when missing). */
+  /** Folder of the snapshot files (created when missing); `''` is refused, `'.'` is the working directory. */
   dir: string
-  /** The snapshot's name; file `<name>_<version>.mfs` (both percent-encoded). */
+  /**
+   * The snapshot's name; file `<name>_<version>.mfs`, both encoded: `[a-z0-9.-]` kept, a capital
+   * as `+` and the letter, other bytes as `%XX` (docs/store.md, "File names").
+   */
   name: string
-  /** The data version (1-64 bytes of UTF-8). Another version on disk is replaced. */
+  /** The data version (1-64 bytes of UTF-8, no NUL). Another version on disk is replaced. */
   version: string
   /** Payload kind, `[a-z0-9._@/-]`, up to 32 bytes; a snapshot of another kind is rebuilt. Default `blob`. */
   kind?: string
@@ -115,9 +118,9 @@ export interface SignalOptions {
 // ---------------------------------------------------------------------------------------------
 
 const SNAPSHOT: Schema<SnapshotOptions> = {
-  dir: string,
-  name: string,
-  version: string,
+  dir: text,
+  name: text,
+  version: text,
   kind: optional(string),
   source: sourceCheck as Check<Source>,
 }
@@ -130,7 +133,7 @@ const OPEN_OR_BUILD = object<OpenOrBuildOptions>({
 const OPEN_OR_BUILD_SYNC = object<OpenOrBuildSyncOptions>({ ...SNAPSHOT, build: func<OpenOrBuildSyncOptions['build']>() })
 const BLOB = object<BlobOptions>({ ...SNAPSHOT, signal: optional(signal) })
 const BLOB_SYNC = object<SnapshotOptions>(SNAPSHOT)
-const INVALIDATE = object<InvalidateOptions>({ dir: string, name: string })
+const INVALIDATE = object<InvalidateOptions>({ dir: text, name: text })
 const SIGNAL_ONLY = (value: unknown, label: string): SignalOptions =>
   value === undefined || value === null ? {} : object<SignalOptions>({ signal: optional(signal) })(value, label)
 
@@ -165,7 +168,7 @@ export async function openOrBuild(options: OpenOrBuildOptions): Promise<Opened<B
   const { build, signal: abort, ...spec } = OPEN_OR_BUILD(options, 'openOrBuild(): options')
   return cancellable(abort, async (call) => {
     const plan = await native.planBlob(nativeSpec(spec), call.cancel)
-    const loaded = await plan.load()
+    const loaded = await plan.load(call.cancel)
     if (loaded.bytes) return { value: loaded.bytes, path: loaded.path, loaded: true, persisted: true }
     const built = await call.settle(() => build({ signal: call.signal }))
     const value = buffer(built, 'openOrBuild(): the result of build()')
@@ -206,7 +209,7 @@ export async function getBlob(options: BlobOptions): Promise<GetResult> {
   const { signal: abort, ...spec } = BLOB(options, 'getBlob(): options')
   return cancellable(abort, async (call) => {
     const plan = await native.planBlob(nativeSpec(spec), call.cancel)
-    return getResult(await plan.load())
+    return getResult(await plan.load(call.cancel))
   })
 }
 
@@ -247,8 +250,10 @@ export function cleanStoreSync(dir: string): binding.Removed {
  * Header fields and check results of a snapshot file, without an expected source. `header` is
  * only meaningful when the `magic` check passed (a file that is not a snapshot fails there first).
  */
-export async function inspectSnapshot(path: string): Promise<binding.SnapshotInspection> {
-  return native.inspectSnapshot(string(path, 'inspectSnapshot(): path'))
+export async function inspectSnapshot(path: string, options?: SignalOptions): Promise<binding.SnapshotInspection> {
+  const target = string(path, 'inspectSnapshot(): path')
+  const { signal: abort } = SIGNAL_ONLY(options, 'inspectSnapshot(): options')
+  return cancellable(abort, (call) => native.inspectSnapshot(target, call.cancel))
 }
 
 /** {@link inspectSnapshot} on the calling thread. */
@@ -266,4 +271,43 @@ export async function verifySnapshots(path: string, options?: SignalOptions): Pr
 /** {@link verifySnapshots} on the calling thread. */
 export function verifySnapshotsSync(path: string): binding.SnapshotInspection[] {
   return native.verifySnapshotsSync(string(path, 'verifySnapshotsSync(): path'))
+}
+
+/** Options of {@link readBlobFile}. */
+export interface BlobFileOptions {
+  /** The payload kind the file must have; default `blob`. */
+  kind?: string
+  /** Stops reading and checking the file; the call rejects with `ABORT_ERR`. */
+  signal?: AbortSignal
+}
+
+/** A snapshot read by {@link readBlobFile}: its payload and its data version. */
+export interface BlobFile {
+  /** The payload. */
+  bytes: Buffer
+  /** The file's data version. */
+  version: string
+}
+
+const BLOB_FILE = (value: unknown, label: string): BlobFileOptions =>
+  value === undefined || value === null ? {} : object<BlobFileOptions>({ kind: optional(string), signal: optional(signal) })(value, label)
+
+/**
+ * Reads a snapshot shipped with an application, by path: every container check (length,
+ * checksums) and the kind (default `blob`); no data version and no source fingerprint, since
+ * there is nothing to compare them with (docs/store.md, "Shipped snapshots"). Rejects with
+ * `ERR_MODFORGE_IO` (missing file), `ERR_MODFORGE_FORMAT` (another kind), `ERR_MODFORGE_CORRUPT`
+ * (damaged), `ABORT_ERR`.
+ */
+export async function readBlobFile(path: string, options?: BlobFileOptions): Promise<BlobFile> {
+  const file = string(path, 'readBlobFile(): path')
+  const { kind, signal: abort } = BLOB_FILE(options, 'readBlobFile(): options')
+  return cancellable(abort, (call) => native.readBlobFile(file, kind, call.cancel))
+}
+
+/** {@link readBlobFile} on the calling thread. */
+export function readBlobFileSync(path: string, options?: Omit<BlobFileOptions, 'signal'>): BlobFile {
+  const file = string(path, 'readBlobFileSync(): path')
+  const { kind } = object<Omit<BlobFileOptions, 'signal'>>({ kind: optional(string) })(options ?? {}, 'readBlobFileSync(): options')
+  return native.readBlobFileSync(file, kind)
 }

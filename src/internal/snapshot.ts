@@ -1,7 +1,7 @@
 /** What the blob and dataset calls share: the check of a snapshot source, and the result of a build. */
 import type * as binding from '../../binding'
 import type { Opened } from '../store'
-import { buffer, entries, expected, object, oneOf, optional, string, strings, type Check } from './validate'
+import { buffer, entries, expected, object, oneOf, optional, strings, text, type Check } from './validate'
 
 const SOURCE_FORMS = 'a source: { bytes }, { files, mode? } or { token }'
 const BYTES_SOURCE = object<{ bytes: Buffer }>({ bytes: buffer }, SOURCE_FORMS)
@@ -9,7 +9,7 @@ const FILES_SOURCE = object<{ files: string[]; mode?: 'content' | 'stat' | 'sha2
   { files: strings, mode: optional(oneOf('content', 'stat', 'sha256')) },
   SOURCE_FORMS,
 )
-const TOKEN_SOURCE = object<{ token: string }>({ token: string }, SOURCE_FORMS)
+const TOKEN_SOURCE = object<{ token: string }>({ token: text }, SOURCE_FORMS)
 
 /** A snapshot source (`Source` of `src/store.ts`): exactly one of `bytes`, `files`, `token`. */
 export const sourceCheck: Check<binding.SnapshotSource> = (value, label) => {

@@ -70,6 +70,20 @@ export function optional<T>(check: Check<T>): Check<T | undefined> {
 /** A string. */
 export const string: Check<string> = (value, label) => (typeof value === 'string' ? value : expected(label, 'a string', value))
 
+/** A lone UTF-16 surrogate: what makes a string not well-formed Unicode. */
+const LONE_SURROGATE = /\p{Surrogate}/u
+
+/**
+ * A string that is well-formed Unicode (no lone surrogate): names, versions, folders and tokens
+ * of snapshots. The native side receives strings as UTF-8, where every lone surrogate becomes
+ * U+FFFD, so `'\ud800'` and `'\udfff'` would name one file or hash to one fingerprint
+ * (docs/store.md, "File names").
+ */
+export const text: Check<string> = (value, label) => {
+  const checked = string(value, label)
+  return LONE_SURROGATE.test(checked) ? expected(label, 'a string of well-formed Unicode (no lone surrogate)', value) : checked
+}
+
 /** A boolean. */
 export const boolean: Check<boolean> = (value, label) =>
   typeof value === 'boolean' ? value : expected(label, 'a boolean', value)

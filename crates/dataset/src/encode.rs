@@ -11,7 +11,8 @@ use crate::layout::{
 };
 use crate::options::DuplicatePolicy;
 use crate::parse::ParsedTable;
-use crate::report::{DatasetReport, DuplicateKey, REPORT_LIST_LIMIT, push_capped};
+use crate::report::{DatasetReport, DuplicateKey, REPORT_LIST_LIMIT, key_warnings, push_capped};
+use modforge_core::{Progress, Stage};
 use modforge_store::Error;
 use modforge_store::HEADER_LEN;
 use modforge_store::Hooks;
@@ -146,9 +147,15 @@ pub(crate) fn encode(
     hooks: &Hooks<'_>,
 ) -> Result<(Vec<u8>, DatasetReport), Error> {
     let mut indexes = Vec::with_capacity(tables.len());
+    let total: u64 = tables.iter().map(|k| u64::from(k.table.rows)).sum();
+    let mut done = 0u64;
     for keyed in &mut tables {
         hooks.control.check()?;
         indexes.push(build_index(keyed, duplicates)?);
+        done += u64::from(keyed.table.rows);
+        hooks
+            .control
+            .report(Progress::of(Stage::Build, done, total).at(&keyed.table.name));
     }
     let report = DatasetReport {
         tables: tables
@@ -159,6 +166,7 @@ pub(crate) fn encode(
                     .key
                     .and_then(|c| k.table.columns.get(c))
                     .map(|c| c.name.clone());
+                r.warnings = key_warnings(&r);
                 r
             })
             .collect(),

@@ -24,7 +24,7 @@ impl PayloadKind for DatasetPayload {
         deep: bool,
         control: &Control<'_>,
     ) -> Result<Examination, Error> {
-        let dataset = match Dataset::from_snapshot(snapshot.clone()) {
+        let dataset = match Dataset::from_snapshot_with(snapshot.clone(), control)? {
             Ok(dataset) => dataset,
             Err(reason) => {
                 return Ok(Examination {
@@ -53,9 +53,10 @@ impl PayloadKind for DatasetPayload {
         let mut details = json!({ "tables": tables, "report": report });
         if deep {
             control.check()?;
-            let result = match dataset.verify_cells() {
+            let result = match dataset.verify_cells_with(control) {
                 Ok(counts) => {
                     details["cells"] = json!(counts.cells);
+                    details["indexed"] = json!(counts.indexed);
                     Ok(())
                 }
                 Err(Error::Corrupt { offset, detail, .. }) => Err(Reason::corrupt(offset, detail)),

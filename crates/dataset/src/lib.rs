@@ -11,6 +11,7 @@ mod parse;
 mod report;
 mod view;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -18,29 +19,31 @@ use serde::Serialize;
 pub use inspect::DatasetPayload;
 pub use layout::DATASET_KIND;
 pub use modforge_store::Error;
-pub use options::{DatasetOptions, DuplicatePolicy, Keys, RaggedPolicy, TableInput};
+pub use options::{DELIMITERS, DatasetOptions, DuplicatePolicy, Keys, RaggedPolicy, TableInput};
 pub use report::{DatasetReport, DuplicateKey, REPORT_LIST_LIMIT, TableReport};
-pub use view::{CellCounts, Dataset, Table};
+pub use view::{CellCounts, CellSection, Dataset, SectionColumn, Table};
 
 use encode::KeyedTable;
-use modforge_core::{Progress, Stage};
+use modforge_core::{Control, Progress, Stage};
 use modforge_store::{
     self as store, EntryKind, Expect, FileMode, Fingerprint, HEADER_LEN, Hooks, Opened, Reason,
-    ReasonCode, Snapshot, SnapshotId, Source, fingerprint_with_options,
+    ReasonCode, Snapshot, SnapshotId, Source, fingerprint_in,
 };
 use parse::{ParseContext, ParsedTable};
 
 /// The build options that decide the payload, hashed into the fingerprint as canonical JSON
-/// (docs/store.md, "Fingerprints" and "Datasets").
+/// (docs/store.md, "Fingerprints" and "Datasets"). Table names are sorted: the order in which
+/// tables are given does not change what is built from them.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CanonicalOptions<'a> {
     kind: &'a str,
-    tables: Option<&'a [String]>,
+    tables: Option<Vec<&'a str>>,
     key: &'a Keys,
     version_column: Option<&'a str>,
     duplicates: DuplicatePolicy,
     ragged: RaggedPolicy,
+    delimiter: char,
 }
 
 /// A dataset request with its fingerprint computed: [`DatasetPlan::load`] tries the files on
@@ -53,7 +56,10 @@ pub struct DatasetPlan {
     fingerprint: Fingerprint,
 }
 
+/// The table names, in the order given: non-empty, without NUL (a table name becomes a
+/// JavaScript property name), each once (checked with a hash set: linear in the input).
 fn table_names_of(tables: &[(String, TableInput)]) -> Result<Vec<String>, Error> {
+    let mut seen = HashSet::with_capacity(tables.len());
     let mut names: Vec<String> = Vec::with_capacity(tables.len());
     for (name, _) in tables {
         if name.is_empty() {
@@ -61,7 +67,12 @@ fn table_names_of(tables: &[(String, TableInput)]) -> Result<Vec<String>, Error>
                 "table names must not be empty".into(),
             ));
         }
-        if names.contains(name) {
+        if name.contains('\0') {
+            return Err(Error::InvalidArgument(format!(
+                "table name {name:?} contains NUL"
+            )));
+        }
+        if !seen.insert(name.as_str()) {
             return Err(Error::InvalidArgument(format!(
                 "table {name:?} is given twice"
             )));
@@ -73,12 +84,29 @@ fn table_names_of(tables: &[(String, TableInput)]) -> Result<Vec<String>, Error>
 
 impl DatasetPlan {
     /// Validates the options and fingerprints the source. `tables` are the inputs when known in
-    /// advance (their names and order join the fingerprint, and CSV paths are the default
-    /// source); `None` when they will come from a callback, in which case `opts.source` is required.
+    /// advance (their names join the fingerprint, and the content of CSV paths, named by their
+    /// tables, is the default source); `None` when they will come from a callback, in which case
+    /// `opts.source` is required.
     pub fn new(
         opts: DatasetOptions,
         tables: Option<&[(String, TableInput)]>,
     ) -> Result<DatasetPlan, Error> {
+        Self::new_with(opts, tables, &Control::default())
+    }
+
+    /// [`DatasetPlan::new`] polling `control` while source files are read.
+    pub fn new_with(
+        opts: DatasetOptions,
+        tables: Option<&[(String, TableInput)]>,
+        control: &Control<'_>,
+    ) -> Result<DatasetPlan, Error> {
+        store::validate_dir(&opts.dir)?;
+        if !DELIMITERS.contains(&opts.delimiter) {
+            return Err(Error::InvalidArgument(format!(
+                "delimiter {:?} is not one of ',', ';', tab or '|'",
+                char::from(opts.delimiter)
+            )));
+        }
         if opts.version.is_none() && opts.version_column.is_none() {
             return Err(Error::InvalidArgument(
                 "a dataset needs a version or a versionColumn".into(),
@@ -98,17 +126,18 @@ impl DatasetPlan {
         let source = match (&opts.source, tables) {
             (Some(source), _) => source,
             (None, Some(tables)) => {
-                let paths = tables
+                let files = tables
                     .iter()
                     .map(|(name, input)| match input {
-                        TableInput::CsvPath(p) => Ok(p.clone()),
+                        TableInput::CsvPath(p) => Ok((name.clone(), p.clone())),
                         _ => Err(Error::InvalidArgument(format!(
                             "table {name:?} is not a CSV file path, so a source is required"
                         ))),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                default_source = Source::Files {
-                    paths,
+                // Named by their tables: neither the paths' spelling nor their folder matters.
+                default_source = Source::NamedFiles {
+                    files,
                     mode: FileMode::Content,
                 };
                 &default_source
@@ -119,17 +148,24 @@ impl DatasetPlan {
                 ));
             }
         };
+        let sorted = table_names.as_ref().map(|names| {
+            let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+            sorted.sort_unstable();
+            sorted
+        });
         let canonical = CanonicalOptions {
             kind: DATASET_KIND,
-            tables: table_names.as_deref(),
+            tables: sorted,
             key: &opts.keys,
             version_column: opts.version_column.as_deref(),
             duplicates: opts.duplicates,
             ragged: opts.ragged,
+            delimiter: char::from(opts.delimiter),
         };
         let json = serde_json::to_vec(&canonical)
             .map_err(|e| Error::InvalidArgument(format!("options: {e}")))?;
-        let fingerprint = fingerprint_with_options(source, Some(&json))?;
+        // The dataset's own domain: no blob, whatever its token, carries this fingerprint.
+        let fingerprint = fingerprint_in(DATASET_KIND, source, &json, control)?;
         Ok(DatasetPlan {
             opts,
             table_names,
@@ -159,37 +195,48 @@ impl DatasetPlan {
     /// version column and no explicit version, this name's `.mfs` files are tried newest first
     /// and the first whose kind and fingerprint match is used.
     pub fn load(&self) -> Result<Dataset, Reason> {
+        match self.load_with(&Control::default()) {
+            Ok(result) => result,
+            // Without a cancellation flag nothing can abort.
+            Err(_) => Err(Reason::new(ReasonCode::Missing, "the load was aborted")),
+        }
+    }
+
+    /// [`DatasetPlan::load`] polling `control` while files are read, checksummed and validated:
+    /// the outer error is [`Error::Aborted`], the inner one why no snapshot could be used.
+    pub fn load_with(&self, control: &Control<'_>) -> Result<Result<Dataset, Reason>, Error> {
         let fp = &self.fingerprint;
+        let open = |path: &std::path::Path, version: Option<&str>| {
+            let expect = Expect {
+                kind: DATASET_KIND,
+                version,
+                fingerprint: fp,
+            };
+            match store::load_path_with(path, &expect, control)? {
+                Ok(snapshot) => Dataset::from_snapshot_with(snapshot, control),
+                Err(reason) => Ok(Err(reason)),
+            }
+        };
         match &self.opts.version {
             Some(version) => {
-                let expect = Expect {
-                    kind: DATASET_KIND,
-                    version: Some(version),
-                    fingerprint: fp,
+                let file = match store::snapshot_file_name(&self.opts.name, version) {
+                    Ok(file) => file,
+                    Err(e) => return Ok(Err(Reason::new(ReasonCode::Missing, e.to_string()))),
                 };
-                let path = self.opts.dir.join(
-                    store::snapshot_file_name(&self.opts.name, version)
-                        .map_err(|e| Reason::new(ReasonCode::Missing, e.to_string()))?,
-                );
-                Dataset::from_snapshot(store::load_path(&path, &expect)?)
+                open(&self.opts.dir.join(file), Some(version))
             }
             None => {
-                let expect = Expect {
-                    kind: DATASET_KIND,
-                    version: None,
-                    fingerprint: fp,
-                };
-                let candidates = self.candidates();
                 let mut first_reason = None;
-                for path in candidates {
-                    match store::load_path(&path, &expect).and_then(Dataset::from_snapshot) {
-                        Ok(dataset) => return Ok(dataset),
+                for path in self.candidates() {
+                    control.check()?;
+                    match open(&path, None)? {
+                        Ok(dataset) => return Ok(Ok(dataset)),
                         Err(reason) => {
                             first_reason.get_or_insert(reason);
                         }
                     }
                 }
-                Err(first_reason.unwrap_or_else(|| {
+                Ok(Err(first_reason.unwrap_or_else(|| {
                     Reason::new(
                         ReasonCode::Missing,
                         format!(
@@ -198,7 +245,7 @@ impl DatasetPlan {
                             self.opts.dir.display()
                         ),
                     )
-                }))
+                })))
             }
         }
     }
@@ -246,7 +293,8 @@ impl DatasetPlan {
             }
         }
         if let Keys::PerTable(map) = &self.opts.keys {
-            if let Some(unknown) = map.keys().find(|k| !given.contains(k)) {
+            let known: HashSet<&str> = given.iter().map(String::as_str).collect();
+            if let Some(unknown) = map.keys().find(|k| !known.contains(k.as_str())) {
                 return Err(Error::InvalidArgument(format!(
                     "key option names table {unknown:?}, which is not given"
                 )));
@@ -324,7 +372,7 @@ impl DatasetPlan {
             hooks.control.check()?;
             let input = match input {
                 TableInput::CsvPath(path) => {
-                    let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+                    let bytes = store::read_source(&path, &hooks.control)?;
                     Loaded::Csv {
                         label: path.display().to_string(),
                         bytes,
@@ -338,11 +386,16 @@ impl DatasetPlan {
             };
             loaded.push((name, input));
         }
-        let total = loaded.iter().map(|(_, input)| input.size()).sum();
+        let mut total = 0u64;
+        for (_, input) in &loaded {
+            hooks.control.check()?;
+            total += input.rows(self.opts.delimiter);
+        }
         let mut ctx = ParseContext {
             version_column: self.opts.version_column.as_deref(),
             ragged: self.opts.ragged,
             keep_lines: self.opts.duplicates == DuplicatePolicy::Error,
+            delimiter: self.opts.delimiter,
             hooks,
             version: None,
             done: 0,
@@ -358,7 +411,7 @@ impl DatasetPlan {
                 Loaded::Csv { label, bytes } => parse::parse_csv(name, label, bytes, &mut ctx)?,
                 Loaded::Rows { columns, rows } => parse::parse_rows(name, columns, rows, &mut ctx)?,
             };
-            ctx.done += input.size();
+            ctx.done += u64::from(table.rows);
             parsed.push(table);
         }
         hooks
@@ -417,11 +470,11 @@ enum Loaded {
 }
 
 impl Loaded {
-    /// Progress units: CSV bytes, or the bytes of all cells.
-    fn size(&self) -> u64 {
+    /// Data rows, the unit of progress stage `parse`: counted in a CSV input, given in rows.
+    fn rows(&self, delimiter: u8) -> u64 {
         match self {
-            Loaded::Csv { bytes, .. } => bytes.len() as u64,
-            Loaded::Rows { rows, .. } => rows.iter().flatten().map(|c| c.len() as u64).sum(),
+            Loaded::Csv { bytes, .. } => parse::count_rows(bytes, delimiter),
+            Loaded::Rows { rows, .. } => rows.len() as u64,
         }
     }
 }
@@ -433,8 +486,8 @@ pub fn open_dataset(
     tables: Vec<(String, TableInput)>,
     hooks: &Hooks<'_>,
 ) -> Result<Opened<Dataset>, Error> {
-    let plan = DatasetPlan::new(opts, Some(&tables))?;
-    match plan.load() {
+    let plan = DatasetPlan::new_with(opts, Some(&tables), &hooks.control)?;
+    match plan.load_with(&hooks.control)? {
         Ok(dataset) => Ok(loaded(dataset)),
         Err(reason) => plan.build(tables, Some(reason), hooks),
     }
@@ -447,8 +500,8 @@ pub fn open_dataset_with(
     tables: impl FnOnce() -> Result<Vec<(String, TableInput)>, Error>,
     hooks: &Hooks<'_>,
 ) -> Result<Opened<Dataset>, Error> {
-    let plan = DatasetPlan::new(opts, None)?;
-    match plan.load() {
+    let plan = DatasetPlan::new_with(opts, None, &hooks.control)?;
+    match plan.load_with(&hooks.control)? {
         Ok(dataset) => Ok(loaded(dataset)),
         Err(reason) => {
             hooks.control.check()?;

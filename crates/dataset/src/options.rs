@@ -59,6 +59,9 @@ pub enum RaggedPolicy {
     Error,
 }
 
+/// The field delimiters a CSV input may use.
+pub const DELIMITERS: &[u8] = b",;\t|";
+
 /// Options of [`crate::open_dataset`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatasetOptions {
@@ -80,6 +83,9 @@ pub struct DatasetOptions {
     pub duplicates: DuplicatePolicy,
     /// Ragged-row policy (default: join extra fields into the last column).
     pub ragged: RaggedPolicy,
+    /// The CSV field delimiter: one of [`DELIMITERS`] (`,` by default, `;`, tab or `|`). Extra
+    /// fields of a long row are joined back with it.
+    pub delimiter: u8,
 }
 
 impl DatasetOptions {
@@ -94,6 +100,7 @@ impl DatasetOptions {
             keys: Keys::First,
             duplicates: DuplicatePolicy::First,
             ragged: RaggedPolicy::JoinLast,
+            delimiter: b',',
         }
     }
 }

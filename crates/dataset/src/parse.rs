@@ -1,5 +1,7 @@
 //! Turning CSV text (docs/store.md, "CSV") or given rows into column-wise tables.
 
+use std::collections::HashSet;
+
 use csv::{ByteRecord, ReaderBuilder};
 
 use crate::options::RaggedPolicy;
@@ -59,9 +61,11 @@ pub(crate) struct ParseContext<'a, 'h> {
     pub version_column: Option<&'a str>,
     pub ragged: RaggedPolicy,
     pub keep_lines: bool,
+    /// The CSV field delimiter (also joins the extra fields of long rows).
+    pub delimiter: u8,
     pub hooks: &'a Hooks<'h>,
     pub version: Option<VersionSeen>,
-    /// Input bytes parsed before the current table, and in all.
+    /// Data rows parsed before the current table, and in all (progress stage `parse`).
     pub done: u64,
     pub total: u64,
 }
@@ -100,6 +104,7 @@ impl Fields for [String] {
 struct TableBuilder<'a> {
     table: &'a str,
     label: &'a str,
+    delimiter: u8,
     width: usize,
     version_at: Option<usize>,
     columns: Vec<Column>,
@@ -126,6 +131,7 @@ impl<'a> TableBuilder<'a> {
         ctx: &ParseContext<'_, '_>,
         pos: Pos,
     ) -> Result<Self, Error> {
+        let mut seen = HashSet::with_capacity(header.len());
         for (i, name) in header.iter().enumerate() {
             if name.is_empty() {
                 return Err(format_error(
@@ -134,7 +140,16 @@ impl<'a> TableBuilder<'a> {
                     format!("a non-empty name for column {i} of table {table:?}"),
                 ));
             }
-            if header[..i].contains(name) {
+            if name.contains('\0') {
+                return Err(format_error(
+                    label,
+                    pos,
+                    format!(
+                        "a column name without NUL for column {i} of table {table:?}, found {name:?}"
+                    ),
+                ));
+            }
+            if !seen.insert(name.as_str()) {
                 return Err(format_error(
                     label,
                     pos,
@@ -142,6 +157,7 @@ impl<'a> TableBuilder<'a> {
                 ));
             }
         }
+        drop(seen);
         let version_at = match ctx.version_column {
             Some(v) => Some(header.iter().position(|h| h == v).ok_or_else(|| {
                 format_error(
@@ -170,6 +186,7 @@ impl<'a> TableBuilder<'a> {
         Ok(TableBuilder {
             table,
             label,
+            delimiter: ctx.delimiter,
             width,
             version_at,
             columns,
@@ -220,7 +237,7 @@ impl<'a> TableBuilder<'a> {
                 self.joined.clear();
                 for j in last..n {
                     if j > last {
-                        self.joined.push(b',');
+                        self.joined.push(self.delimiter);
                     }
                     self.joined
                         .extend_from_slice(fields.field(j).unwrap_or_default());
@@ -336,6 +353,7 @@ pub(crate) fn parse_csv(
     let mut reader = ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(ctx.delimiter)
         .from_reader(body);
     let mut record = ByteRecord::new();
     let csv_error = |e: csv::Error| {
@@ -378,12 +396,13 @@ pub(crate) fn parse_csv(
         builder.push(&record, pos, ctx)?;
         if builder.rows % ROW_BATCH == 0 {
             ctx.hooks.control.check()?;
+            let done = ctx.done + u64::from(builder.rows);
             ctx.hooks
                 .control
-                .report(Progress::of(Stage::Parse, ctx.done + pos.offset, ctx.total).at(table));
+                .report(Progress::of(Stage::Parse, done, ctx.total).at(table));
         }
     }
-    if let Some(open) = unterminated_quote(body, last_start) {
+    if let Some(open) = unterminated_quote(body, last_start, ctx.delimiter) {
         let offset = open + bom;
         return Err(Error::Format {
             file: label.to_string(),
@@ -395,10 +414,36 @@ pub(crate) fn parse_csv(
     Ok(builder.finish(bom > 0))
 }
 
+/// The data rows of a CSV input (records after the header), counted with the same record rules
+/// as the parser but without storing fields, so that progress can count rows against a known
+/// total. A leading byte-order mark is skipped like the parser skips it.
+pub(crate) fn count_rows(bytes: &[u8], delimiter: u8) -> u64 {
+    let mut input = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    // Fields are written here and discarded: only record ends matter.
+    let mut scratch = vec![0u8; 16 << 10];
+    let mut ends = vec![0usize; 256];
+    let mut records = 0u64;
+    loop {
+        let (result, read, _, _) = reader.read_record(input, &mut scratch, &mut ends);
+        input = input.get(read..).unwrap_or_default();
+        match result {
+            csv_core::ReadRecordResult::Record => records += 1,
+            csv_core::ReadRecordResult::End => break,
+            // More input (none left means end of input on the next call), or more room for a
+            // long record: go on.
+            csv_core::ReadRecordResult::InputEmpty
+            | csv_core::ReadRecordResult::OutputFull
+            | csv_core::ReadRecordResult::OutputEndsFull => {}
+        }
+    }
+    records.saturating_sub(1)
+}
+
 /// The `csv` crate accepts end of input inside a quoted field; modforge makes it an error
 /// (docs/store.md, "CSV"). Scans the last record (from `start`) with the same field rules and
 /// returns the offending quote's offset.
-fn unterminated_quote(body: &[u8], start: usize) -> Option<usize> {
+fn unterminated_quote(body: &[u8], start: usize, delimiter: u8) -> Option<usize> {
     let mut i = start;
     while matches!(body.get(i), Some(b'\r' | b'\n')) {
         i += 1;
@@ -424,13 +469,13 @@ fn unterminated_quote(body: &[u8], start: usize) -> Option<usize> {
             }
         }
         while let Some(&b) = body.get(i) {
-            if matches!(b, b',' | b'\r' | b'\n') {
+            if b == delimiter || matches!(b, b'\r' | b'\n') {
                 break;
             }
             i += 1;
         }
         match body.get(i) {
-            Some(b',') => i += 1,
+            Some(&b) if b == delimiter => i += 1,
             _ => return None,
         }
     }
@@ -454,12 +499,11 @@ pub(crate) fn parse_rows(
         )));
     }
     let mut builder = TableBuilder::new(table, &label, columns.to_vec(), ctx, pos)?;
-    let mut done = ctx.done;
     for row in rows {
         builder.push(row.as_slice(), pos, ctx)?;
-        done += row.iter().map(|c| c.len() as u64).sum::<u64>();
         if builder.rows % ROW_BATCH == 0 {
             ctx.hooks.control.check()?;
+            let done = ctx.done + u64::from(builder.rows);
             ctx.hooks
                 .control
                 .report(Progress::of(Stage::Parse, done, ctx.total).at(table));
@@ -474,12 +518,42 @@ mod tests {
 
     #[test]
     fn unterminated_quote_scan() {
-        assert_eq!(unterminated_quote(b"k,v\n1,\"abc", 4), Some(6));
-        assert_eq!(unterminated_quote(b"1,\"a\"\"b\"", 0), None);
-        assert_eq!(unterminated_quote(b"1,\"a\"\"", 0), Some(2));
-        assert_eq!(unterminated_quote(b"1,\"a\"x\"y", 0), None);
-        assert_eq!(unterminated_quote(b"\n\n\"x", 0), Some(2));
-        assert_eq!(unterminated_quote(b"a,b\n", 0), None);
-        assert_eq!(unterminated_quote(b"", 0), None);
+        assert_eq!(unterminated_quote(b"k,v\n1,\"abc", 4, b','), Some(6));
+        assert_eq!(unterminated_quote(b"1,\"a\"\"b\"", 0, b','), None);
+        assert_eq!(unterminated_quote(b"1,\"a\"\"", 0, b','), Some(2));
+        assert_eq!(unterminated_quote(b"1,\"a\"x\"y", 0, b','), None);
+        assert_eq!(unterminated_quote(b"\n\n\"x", 0, b','), Some(2));
+        assert_eq!(unterminated_quote(b"a,b\n", 0, b','), None);
+        assert_eq!(unterminated_quote(b"", 0, b','), None);
+        assert_eq!(unterminated_quote(b"1;\"abc", 0, b';'), Some(2));
+        assert_eq!(unterminated_quote(b"1,\"abc", 0, b';'), None);
+    }
+
+    #[test]
+    fn rows_are_counted_like_the_parser_counts_them() {
+        for (csv, rows) in [
+            (&b"k,v\n1,2\n3,4\n"[..], 2),
+            (b"k,v\r\n1,\"a\nb\"\r\n2,3", 2),
+            (b"k\n\n\n1\n\n", 1),
+            (b"\xEF\xBB\xBFk\n1\n", 1),
+            (b"k", 0),
+            (b"", 0),
+            (b"k,v\n1,\"unterminated", 1),
+        ] {
+            assert_eq!(
+                count_rows(csv, b','),
+                rows,
+                "{:?}",
+                String::from_utf8_lossy(csv)
+            );
+        }
+        let long: Vec<u8> = [&b"k,v\n"[..], &vec![b'x'; 100_000], b",1\n2,2\n"].concat();
+        assert_eq!(count_rows(&long, b','), 2);
+        let wide = format!(
+            "{}\n{}\n",
+            vec!["c"; 1000].join(";"),
+            vec!["1"; 1000].join(";")
+        );
+        assert_eq!(count_rows(wide.as_bytes(), b';'), 1);
     }
 }

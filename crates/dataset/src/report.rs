@@ -43,6 +43,10 @@ pub struct TableReport {
     pub short_row_numbers: Vec<u32>,
     /// True when a leading UTF-8 byte-order mark was removed.
     pub bom_stripped: bool,
+    /// What looks wrong with the table as built (most rows repeating a key, most keys empty), each
+    /// with what to do about it. Empty for a table that looks right.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// A key found on more than one row.
@@ -52,6 +56,31 @@ pub struct DuplicateKey {
     pub key: String,
     /// The rows carrying it, ascending.
     pub rows: Vec<u32>,
+}
+
+/// The warnings of a built table: a key column under which most rows are duplicates or empty is
+/// almost always the wrong column (a version column left in the table, a category), so lookups
+/// would find almost nothing.
+pub(crate) fn key_warnings(report: &TableReport) -> Vec<String> {
+    let rows = u64::from(report.rows);
+    let key = report.key.as_deref().unwrap_or_default();
+    let mut warnings = Vec::new();
+    if rows >= 2 && report.duplicate_rows * 2 > rows {
+        let distinct = rows - report.duplicate_rows - report.empty_keys;
+        warnings.push(format!(
+            "{} of {rows} rows of table {:?} repeat an earlier key of column {key:?} ({distinct} distinct {}) and cannot be looked up: choose the key column (option key, --key <column>), or if {key:?} holds the data version, take the version from it (option versionColumn, --version-column {key})",
+            report.duplicate_rows,
+            report.name,
+            if distinct == 1 { "key" } else { "keys" },
+        ));
+    }
+    if rows >= 2 && report.empty_keys * 2 > rows {
+        warnings.push(format!(
+            "{} of {rows} rows of table {:?} have an empty key in column {key:?} and cannot be looked up: choose the key column (option key, --key <column>)",
+            report.empty_keys, report.name,
+        ));
+    }
+    warnings
 }
 
 /// Pushes `row` when the list is below the limit.

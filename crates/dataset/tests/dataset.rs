@@ -104,7 +104,8 @@ fn every_column_shape_round_trips() {
         assert_eq!(counts.tables, 5);
         assert_eq!(counts.cells, 3 + 9 + 6000 + 4);
     }
-    assert!(loaded.value.snapshot().is_mapped());
+    // Small snapshot files are read into memory, not mapped (docs/store.md, "Reading files").
+    assert!(!loaded.value.snapshot().is_mapped());
     assert!(!opened.value.snapshot().is_mapped());
 }
 
@@ -464,19 +465,31 @@ fn progress_and_cancel() {
     };
     let opened = open_dataset(o.clone(), inputs(&set), &hooks).unwrap();
     let events = events.into_inner().unwrap();
+    // Every stage counts in its documented unit against a total known from its first event, and
+    // its last event reaches that total: parse and build in rows, write in bytes of the file.
+    let rows = set.rows();
+    for (stage, total) in [
+        (Stage::Parse, rows),
+        (Stage::Build, rows),
+        (Stage::Write, std::fs::metadata(&opened.path).unwrap().len()),
+    ] {
+        let of: Vec<_> = events.iter().filter(|e| e.0 == stage).collect();
+        assert!(!of.is_empty(), "{stage}");
+        assert!(
+            of.iter().all(|e| e.2 == total && e.1 <= e.2),
+            "{stage}: {of:?}"
+        );
+        assert!(of.windows(2).all(|w| w[0].1 <= w[1].1), "{stage}");
+        assert_eq!(of.last().unwrap().1, total, "{stage}");
+    }
     let parse: Vec<_> = events.iter().filter(|e| e.0 == Stage::Parse).collect();
-    assert!(parse.iter().all(|e| e.2 == set.bytes && e.1 <= e.2));
-    assert!(parse.windows(2).all(|w| w[0].1 <= w[1].1));
-    assert_eq!(parse.last().unwrap().1, set.bytes);
     assert!(parse.iter().any(|e| e.3.as_deref() == Some("adverbs")));
-    let write = events.iter().rfind(|e| e.0 == Stage::Write).unwrap();
-    assert_eq!(write.1, std::fs::metadata(&opened.path).unwrap().len());
 
     // Cancelled mid-parse: an abort, no snapshot and no temp file.
     let other = tempfile::tempdir().unwrap();
     let cancel = modforge_core::Cancel::new();
     let stop = |p: &modforge_core::Progress<'_>| {
-        if p.stage == Stage::Parse && p.done > 100_000 {
+        if p.stage == Stage::Parse && p.done > 5_000 {
             cancel.cancel();
         }
     };
@@ -550,4 +563,56 @@ fn datasets_are_shared_across_threads() {
             });
         }
     });
+}
+
+#[test]
+fn cell_sections_give_every_cell_from_one_run_of_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = vec![
+        (
+            "t".to_string(),
+            TableInput::Rows {
+                columns: vec!["k".into(), "v".into(), "w".into()],
+                rows: vec![
+                    vec!["a".into(), "é".into(), "".into()],
+                    vec!["bb".into(), "x".into(), "long text".into()],
+                ],
+            },
+        ),
+        (
+            "empty".to_string(),
+            TableInput::Rows {
+                columns: vec!["k".into()],
+                rows: vec![],
+            },
+        ),
+    ];
+    let opened = open_dataset(opts(dir.path(), "s", "1", "s"), tables, &Hooks::default()).unwrap();
+    let t = opened.value.table("t").unwrap();
+    let section = t.cell_section(&modforge_core::Control::default()).unwrap();
+    assert_eq!(section.columns.len(), 3);
+    assert!(section.columns.iter().all(|c| c.offsets % 4 == 0));
+    assert_eq!(
+        section.columns.iter().map(|c| c.ascii).collect::<Vec<_>>(),
+        [true, false, true]
+    );
+    let cell = |r: usize, c: usize| {
+        let col = section.columns[c];
+        let at = |i: usize| {
+            let o = col.offsets + 4 * i;
+            u32::from_le_bytes(section.bytes[o..o + 4].try_into().unwrap()) as usize
+        };
+        std::str::from_utf8(&section.bytes[col.text + at(r)..col.text + at(r + 1)]).unwrap()
+    };
+    for r in 0..2 {
+        for c in 0..3 {
+            assert_eq!(cell(r, c), t.cell(r as u32, c).unwrap());
+        }
+    }
+    let empty = opened.value.table("empty").unwrap();
+    let section = empty
+        .cell_section(&modforge_core::Control::default())
+        .unwrap();
+    assert_eq!(section.columns.len(), 1);
+    assert_eq!(section.bytes.len(), 8, "one offset, padded");
 }

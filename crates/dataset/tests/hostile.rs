@@ -4,62 +4,31 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use common::{inputs, opts, reseal};
 use modforge_dataset::{
     DATASET_KIND, Dataset, DatasetOptions, DatasetPlan, TableInput, open_dataset,
 };
 use modforge_gen::dataset::{Scale, dalle};
-use modforge_store::{Error, Fingerprint, Hooks, ReasonCode, Snapshot, SnapshotId, check_image};
+use modforge_store::{
+    Error, Fingerprint, Hooks, PayloadKind, ReasonCode, Snapshot, SnapshotId, check_image,
+};
 use proptest::prelude::*;
 
-/// Records the largest single allocation made by the current thread while armed.
-struct Tracking;
-
-thread_local! {
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-#[allow(unsafe_code)]
-// SAFETY: forwards every call to the system allocator unchanged; it only observes sizes.
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ARMED.try_with(|armed| {
-            if armed.get() {
-                let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
-            }
-        });
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ARMED.try_with(|armed| {
-            if armed.get() {
-                let _ = LARGEST.try_with(|l| l.set(l.get().max(new_size)));
-            }
-        });
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Tracking = Tracking;
+static ALLOCATOR: modforge_fuzzkit::CountingAllocator = modforge_fuzzkit::CountingAllocator;
 
-/// Runs `f` and returns its result with the largest allocation it made.
+/// Runs `f` and returns its result with the largest single allocation it made.
 fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    LARGEST.with(|l| l.set(0));
-    ARMED.with(|a| a.set(true));
-    let out = f();
-    ARMED.with(|a| a.set(false));
-    (out, LARGEST.with(Cell::get))
+    let (out, usage) = modforge_fuzzkit::measure(f);
+    assert!(usage.measured);
+    (out, usage.largest)
+}
+
+/// Runs `f` and returns its result with the peak of heap bytes it held at once.
+fn peak_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let (out, usage) = modforge_fuzzkit::measure(f);
+    assert!(usage.measured);
+    (out, usage.peak)
 }
 
 struct Built {
@@ -488,14 +457,6 @@ fn crafted_payloads_are_corrupt_on_access() {
         matches!(t.lookup(b"nope"), Err(Error::Corrupt { detail, .. }) if detail.contains("no empty slot"))
     );
     assert!(matches!(ds.verify_cells(), Err(Error::Corrupt { .. })));
-
-    // A report that is UTF-8 but not JSON.
-    let mut image = b.image.clone();
-    let at = rd64(&image, 32) as usize;
-    image[P + at] = b'#';
-    reseal(&mut image);
-    let ds = open_image(&b, image).unwrap();
-    assert!(matches!(ds.report(), Err(Error::Corrupt { .. })));
 }
 
 #[test]
@@ -594,4 +555,297 @@ fn small_snapshot_cached() -> &'static Built {
         b._dir.take();
         b
     })
+}
+
+/// A payload laid out by hand: sections at explicit offsets, shared or overlapping when a test
+/// says so (the encoder never writes such a payload; a crafted file can).
+struct Raw {
+    payload: Vec<u8>,
+}
+
+impl Raw {
+    fn new(len: usize) -> Self {
+        Raw {
+            payload: vec![0; len],
+        }
+    }
+    fn u32(&mut self, at: usize, v: u32) {
+        self.payload[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, at: usize, v: u64) {
+        self.payload[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    fn put(&mut self, at: usize, bytes: &[u8]) {
+        self.payload[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+    fn dataset_header(&mut self, tables: u32, names: (usize, usize), report: (usize, usize)) {
+        self.u32(0, tables);
+        self.u64(8, names.0 as u64);
+        self.u64(16, names.1 as u64);
+        self.u64(24, 48);
+        self.u64(32, report.0 as u64);
+        self.u64(40, report.1 as u64);
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn table(
+        &mut self,
+        at: usize,
+        name: (u32, u32),
+        rows: u32,
+        columns: u32,
+        columns_off: usize,
+        slots: u32,
+        index_off: usize,
+    ) {
+        self.u32(at, name.0);
+        self.u32(at + 4, name.1);
+        self.u32(at + 8, rows);
+        self.u32(at + 12, columns);
+        self.u32(at + 16, 0);
+        self.u32(at + 20, slots);
+        self.u64(at + 24, columns_off as u64);
+        self.u64(at + 32, index_off as u64);
+    }
+    fn column(&mut self, at: usize, name: (u32, u32), offsets_off: usize, blob: (usize, usize)) {
+        self.u32(at, name.0);
+        self.u32(at + 4, name.1);
+        self.u64(at + 8, offsets_off as u64);
+        self.u64(at + 16, blob.0 as u64);
+        self.u64(at + 24, blob.1 as u64);
+    }
+    /// The whole snapshot image (header with correct checksums) for `b`'s id and fingerprint.
+    fn image(self, b: &Built) -> Vec<u8> {
+        let head =
+            modforge_store::encode_header(DATASET_KIND, b.id.version(), &b.fp, &self.payload, 0);
+        let mut image = head.to_vec();
+        image.extend_from_slice(&self.payload);
+        image
+    }
+}
+
+/// Letters that never repeat a window of a few bytes, so overlapping names are all different.
+fn name_bytes(len: usize) -> Vec<u8> {
+    let mut rng = fastrand::Rng::with_seed(77);
+    (0..len).map(|_| rng.u8(b'a'..=b'z')).collect()
+}
+
+/// 2,000 tables sharing one array of 2,040 columns with 1,000-byte names: a 165 KB file that
+/// made opening copy every column name once per table (about 4 GB). It is refused at its first
+/// column entry; what was held at once is the image and the table list and name set sized by
+/// the 48-byte table entries the file holds, a small multiple of its size.
+#[test]
+fn tables_sharing_a_column_array_are_refused_without_amplified_allocation() {
+    let b = small_snapshot();
+    let (tables, columns, long) = (2000usize, 2040usize, 1000u32);
+    let columns_at = 48 + tables * 48;
+    let offsets_at = columns_at + columns * 32;
+    let blob_at = offsets_at + 8;
+    let index_at = blob_at + 8;
+    let names_at = index_at + 8;
+    let names = name_bytes(columns + long as usize + 64);
+    let report_at = names_at + names.len().next_multiple_of(8);
+    let report = b"{\"tables\":[]}";
+    let mut raw = Raw::new(report_at + report.len());
+    raw.dataset_header(
+        tables as u32,
+        (names_at, names.len()),
+        (report_at, report.len()),
+    );
+    for t in 0..tables {
+        raw.table(
+            48 + t * 48,
+            (t as u32, 64),
+            1,
+            columns as u32,
+            columns_at,
+            2,
+            index_at,
+        );
+    }
+    for c in 0..columns {
+        raw.column(
+            columns_at + c * 32,
+            (c as u32, long),
+            offsets_at,
+            (blob_at, 1),
+        );
+    }
+    raw.u32(offsets_at + 4, 1);
+    raw.put(blob_at, b"x");
+    raw.u32(index_at, 0);
+    raw.u32(index_at + 4, u32::MAX);
+    raw.put(names_at, &names);
+    raw.put(report_at, report);
+    let image = raw.image(&b);
+    let len = image.len();
+    assert!((164_000..166_000).contains(&len), "{len}");
+    let (result, peak) = peak_allocation(|| open_image(&b, image));
+    let reason = result.unwrap_err();
+    assert_eq!(reason.code, ReasonCode::Corrupt);
+    assert!(
+        peak <= 4 * len,
+        "opening a {len}-byte file held {peak} bytes at once ({reason})"
+    );
+}
+
+/// Columns of many tables sharing one offsets array: verify would walk tables × columns × rows
+/// cells for a file of a few hundred KB. Sections must follow each other, so it is refused at
+/// open, and verify (which opens first) agrees.
+#[test]
+fn shared_offsets_arrays_are_refused_at_open_and_by_verify() {
+    let b = small_snapshot();
+    let (tables, columns, rows) = (40usize, 50usize, 20_000usize);
+    let columns_at = 48 + tables * 48;
+    // Every table has its own column entries, all pointing at one offsets array and one text.
+    let offsets_at = columns_at + tables * columns * 32;
+    let blob_at = (offsets_at + (rows + 1) * 4).next_multiple_of(8);
+    let blob_len = rows;
+    let index_at = (blob_at + blob_len).next_multiple_of(8);
+    let slots = (rows * 2).next_power_of_two();
+    let names_at = index_at + slots * 4;
+    let names = name_bytes(tables + columns + 8);
+    let report_at = names_at + names.len().next_multiple_of(8);
+    let report = b"{\"tables\":[]}";
+    let mut raw = Raw::new(report_at + report.len());
+    raw.dataset_header(
+        tables as u32,
+        (names_at, names.len()),
+        (report_at, report.len()),
+    );
+    for t in 0..tables {
+        let own = columns_at + t * columns * 32;
+        raw.table(
+            48 + t * 48,
+            (t as u32, 4),
+            rows as u32,
+            columns as u32,
+            own,
+            slots as u32,
+            index_at,
+        );
+        for c in 0..columns {
+            raw.column(
+                own + c * 32,
+                (c as u32, 12),
+                offsets_at,
+                (blob_at, blob_len),
+            );
+        }
+    }
+    for r in 0..=rows {
+        raw.u32(offsets_at + r * 4, r as u32);
+    }
+    raw.put(blob_at, &vec![b'k'; blob_len]);
+    for s in 0..slots {
+        raw.u32(index_at + s * 4, u32::MAX);
+    }
+    raw.put(names_at, &names);
+    raw.put(report_at, report);
+    let image = raw.image(&b);
+    let reason = open_image(&b, image.clone()).unwrap_err();
+    assert_eq!(reason.code, ReasonCode::Corrupt);
+    let snapshot = Snapshot::from_image("crafted.mfs", image, &b.id, &b.fp).unwrap();
+    let examined = modforge_dataset::DatasetPayload
+        .examine(&snapshot, true, &modforge_core::Control::default())
+        .unwrap();
+    assert_eq!(examined.checks.len(), 1, "{examined:?}");
+    assert!(examined.checks[0].result.is_err());
+}
+
+/// Thousands of tables sharing one array of thousands of columns: the duplicate-column check
+/// was quadratic per table and ran once per table. Refused at the second table.
+#[test]
+fn tables_sharing_a_wide_column_array_are_refused_at_once() {
+    let b = small_snapshot();
+    let (tables, columns) = (40usize, 4000usize);
+    let columns_at = 48 + tables * 48;
+    let offsets_at = columns_at + columns * 32;
+    let index_at = offsets_at + 8;
+    let names_at = index_at + 8;
+    let names = name_bytes(columns + tables + 16);
+    let report_at = names_at + names.len().next_multiple_of(8);
+    let report = b"{\"tables\":[]}";
+    let mut raw = Raw::new(report_at + report.len());
+    raw.dataset_header(
+        tables as u32,
+        (names_at, names.len()),
+        (report_at, report.len()),
+    );
+    for t in 0..tables {
+        raw.table(
+            48 + t * 48,
+            (t as u32, 8),
+            0,
+            columns as u32,
+            columns_at,
+            2,
+            index_at,
+        );
+    }
+    for c in 0..columns {
+        raw.column(
+            columns_at + c * 32,
+            (c as u32, 8),
+            offsets_at,
+            (index_at, 0),
+        );
+    }
+    raw.u32(index_at, u32::MAX);
+    raw.u32(index_at + 4, u32::MAX);
+    raw.put(names_at, &names);
+    raw.put(report_at, report);
+    let reason = open_image(&b, raw.image(&b)).unwrap_err();
+    assert_eq!(reason.code, ReasonCode::Corrupt);
+}
+
+/// A NUL inside a column name: such a dataset could not serve a row to JavaScript (a property
+/// name cannot hold NUL), so every access failed as an internal error while verify said OK.
+#[test]
+fn names_with_nul_are_corrupt_at_open_and_for_verify() {
+    let b = small_snapshot();
+    let mut image = b.image.clone();
+    let c = column_at(&image, 0, 1);
+    let at = rd64(&image, 8) as usize + rd32(&image, c) as usize;
+    image[P + at] = 0;
+    reseal(&mut image);
+    let reason = open_image(&b, image.clone()).unwrap_err();
+    assert_eq!(reason.code, ReasonCode::Corrupt);
+    assert!(reason.detail.contains("NUL"), "{}", reason.detail);
+    let snapshot = Snapshot::from_image("crafted.mfs", image, &b.id, &b.fp).unwrap();
+    let examined = modforge_dataset::DatasetPayload
+        .examine(&snapshot, true, &modforge_core::Control::default())
+        .unwrap();
+    assert!(examined.checks.iter().any(|c| c.result.is_err()));
+}
+
+/// A report that is not JSON, or JSON of another shape, made `dataset.report` throw a plain
+/// SyntaxError or TypeError in JavaScript after a successful open. It is validated at open.
+#[test]
+fn a_broken_report_is_corrupt_at_open() {
+    let b = small_snapshot();
+    let report_at = rd64(&b.image, 32) as usize;
+    let report_len = rd64(&b.image, 40) as usize;
+    let original = b.image[P + report_at..P + report_at + report_len].to_vec();
+    let mut variants: Vec<Vec<u8>> =
+        vec![b"#".to_vec(), b"{\"tables\":{}}".to_vec(), b"[]".to_vec()];
+    // The right shape for the wrong tables: one entry renamed.
+    let renamed = String::from_utf8(original.clone())
+        .unwrap()
+        .replacen("\"a\"", "\"z\"", 1);
+    variants.push(renamed.into_bytes());
+    for variant in variants {
+        let mut padded = variant.clone();
+        padded.resize(report_len, b' ');
+        let mut image = b.image.clone();
+        image[P + report_at..P + report_at + report_len].copy_from_slice(&padded);
+        reseal(&mut image);
+        let reason = open_image(&b, image).unwrap_err();
+        assert_eq!(
+            reason.code,
+            ReasonCode::Corrupt,
+            "{}",
+            String::from_utf8_lossy(&variant)
+        );
+        assert_eq!(reason.offset, Some((P + report_at) as u64));
+    }
 }

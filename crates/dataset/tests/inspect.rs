@@ -52,7 +52,7 @@ fn inspect_blob_and_dataset() {
     );
     assert_eq!(
         h.fingerprint().unwrap().to_hex(),
-        "190e8fcdd645bb7c76033e85f0acf92d"
+        "2f5d2c756b49a20ee7edc6ffea95309d"
     );
     assert_eq!(
         i.checks.iter().map(|c| c.name).collect::<Vec<_>>(),

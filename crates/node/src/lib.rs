@@ -10,5 +10,6 @@ mod dataset;
 mod generate;
 mod icons;
 mod profile;
+mod rom;
 mod runtime;
 mod store;

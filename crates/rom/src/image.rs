@@ -72,6 +72,37 @@ pub(crate) fn png_indexed(
     Ok(out)
 }
 
+/// An 8-bit RGBA PNG of `w`×`h` pixels, row-major (a contact sheet of thumbnails, an edited
+/// sprite). `rgba` must hold exactly `4·w·h` bytes; each side is 1 to 65,535 pixels.
+pub fn png_rgba(rgba: &[u8], w: u32, h: u32) -> Result<Vec<u8>, Error> {
+    let expected = (w as usize)
+        .checked_mul(h as usize)
+        .and_then(|p| p.checked_mul(4));
+    if w == 0 || h == 0 || w > 65_535 || h > 65_535 || expected != Some(rgba.len()) {
+        return Err(Error::InvalidArgument(format!(
+            "a {w}x{h} RGBA image needs sides of 1-65535 pixels and 4 bytes per pixel, got {} bytes",
+            rgba.len()
+        )));
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder
+            .write_header()
+            .map_err(|e| Error::Internal(format!("PNG header: {e}")))?;
+        writer
+            .write_image_data(rgba)
+            .map_err(|e| Error::Internal(format!("PNG data: {e}")))?;
+        writer
+            .finish()
+            .map_err(|e| Error::Internal(format!("PNG end: {e}")))?;
+    }
+    Ok(out)
+}
+
 /// Indices through a palette to RGBA.
 pub(crate) fn rgba(indices: &[u8], palette: &Palette) -> Vec<u8> {
     let mut out = Vec::with_capacity(indices.len() * 4);
@@ -105,5 +136,22 @@ mod tests {
         assert_eq!((w, h), (4, 4));
         assert_eq!(&out[..4], &[0, 2, 4, 6]);
         assert_eq!(scale(&big, 8, 8, 0, 10).1, 0);
+    }
+
+    #[test]
+    fn rgba_png_decodes_back_and_checks_its_size() {
+        let rgba: Vec<u8> = (0..3 * 2 * 4).map(|i| (i * 11) as u8).collect();
+        let png_bytes = png_rgba(&rgba, 3, 2).unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(&png_bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!(
+            (info.width, info.height, info.color_type),
+            (3, 2, png::ColorType::Rgba)
+        );
+        assert_eq!(&buf[..info.buffer_size()], &rgba[..]);
+        assert!(png_rgba(&rgba, 3, 3).is_err());
+        assert!(png_rgba(&[], 0, 0).is_err());
     }
 }

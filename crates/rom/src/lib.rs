@@ -24,6 +24,7 @@ pub use cache::{
 };
 pub use error::{Error, HalError, HalReason};
 pub use extract::{ExtractOptions, Extracted};
+pub use image::png_rgba;
 pub use patch::{PatchReport, apply as apply_patches, write_atomic};
 pub use rom::{
     COPIER_HEADER, Candidate, Coprocessor, Header, Location, MAX_FILE_SIZE, MIN_SCORE, Mapping,

@@ -1,13 +1,14 @@
 //! The fixed 192-byte snapshot header (docs/store.md, "Snapshot file layout") and the load checks
 //! 0b–7 (docs/store.md, "Load checks").
 
-use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+use modforge_core::Control;
+use xxhash_rust::xxh3::{Xxh3, xxh3_64, xxh3_128};
 use zerocopy::little_endian::{U16, U32, U64, U128};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::error::Error;
 use crate::fingerprint::{Fingerprint, FingerprintAlgorithm};
-use crate::reason::{Reason, ReasonCode};
+use crate::reason::{Reason, ReasonCode, Refusal};
 
 /// The magic bytes `\x89MFS\r\n\x1a\n` (high bit, CRLF and ^Z catch text-mode mangling).
 pub const MAGIC: [u8; 8] = [0x89, b'M', b'F', b'S', b'\r', b'\n', 0x1a, b'\n'];
@@ -19,6 +20,8 @@ pub const HEADER_LEN: usize = 192;
 pub const MAX_KIND_LEN: usize = 32;
 /// Longest data version string, in bytes.
 pub const MAX_VERSION_LEN: usize = 64;
+/// Payload bytes hashed between two polls of the cancellation flag.
+const CHECKSUM_CHUNK: usize = 4 << 20;
 
 /// Byte offsets of the header fields, used in reasons.
 pub(crate) mod offset {
@@ -129,11 +132,16 @@ pub fn validate_kind(kind: &str) -> Result<(), Error> {
     }
 }
 
-/// Checks a data version: 1–64 bytes of UTF-8 without NUL.
+/// Checks a data version: 1–64 bytes of UTF-8 without NUL and without U+FFFD (the character a
+/// lone surrogate of a JavaScript string becomes, which would make two versions one).
 pub fn validate_version(version: &str) -> Result<(), Error> {
-    if version.is_empty() || version.len() > MAX_VERSION_LEN || version.contains('\0') {
+    if version.is_empty()
+        || version.len() > MAX_VERSION_LEN
+        || version.contains('\0')
+        || version.contains(char::REPLACEMENT_CHARACTER)
+    {
         return Err(Error::InvalidArgument(format!(
-            "version {version:?} must be 1-64 bytes of UTF-8 without NUL"
+            "version {version:?} must be 1-64 bytes of UTF-8 without NUL or U+FFFD"
         )));
     }
     Ok(())
@@ -191,25 +199,49 @@ pub struct Expect<'a> {
 /// Runs checks 0b–7 (docs/store.md, "Load checks") on a whole file image, in order. Check 8
 /// belongs to the payload's reader.
 pub fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
-    check_with(image, expect, true)
+    let wanted = Wanted {
+        kind: expect.kind,
+        version: expect.version,
+        fingerprint: Some(expect.fingerprint),
+        payload_checksum: true,
+    };
+    match check_wanted(image, &wanted, &Control::default()) {
+        Ok(header) => Ok(header),
+        Err(Refusal::Rejected(reason)) => Err(reason),
+        // Without a cancellation flag nothing can abort.
+        Err(Refusal::Aborted) => Err(Reason::new(ReasonCode::Corrupt, "aborted")),
+    }
 }
 
-/// [`check`], optionally without the payload checksum of check 7 (the caller runs
-/// [`check_payload`] later, e.g. in the background after a fast open).
-pub(crate) fn check_with(
+/// What a load expects of a header; `None` skips that check (a shipped file opened by path has
+/// no source to compare; a version taken from the payload has no expected value).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wanted<'a> {
+    pub kind: &'a str,
+    pub version: Option<&'a str>,
+    pub fingerprint: Option<&'a Fingerprint>,
+    /// False defers the payload checksum of check 7 to [`check_payload`] (every other check
+    /// still runs; see `LoadOptions::defer_payload_check`).
+    pub payload_checksum: bool,
+}
+
+/// The load checks of docs/store.md ("Load checks") in order, polling `control` while the
+/// payload checksum is computed.
+pub(crate) fn check_wanted(
     image: &[u8],
-    expect: &Expect<'_>,
-    payload_checksum: bool,
-) -> Result<Header, Reason> {
+    wanted: &Wanted<'_>,
+    control: &Control<'_>,
+) -> Result<Header, Refusal> {
     let size = image.len() as u64;
     let Some((raw, _)) = RawHeader::ref_from_prefix(image).ok() else {
         return Err(Reason::corrupt(
             size,
             format!("file is {size} bytes, shorter than the {HEADER_LEN}-byte header"),
-        ));
+        )
+        .into());
     };
     if raw.magic != MAGIC {
-        return Err(Reason::corrupt(0, "bad magic: not a modforge snapshot"));
+        return Err(Reason::corrupt(0, "bad magic: not a modforge snapshot").into());
     }
     if raw.container_version.get() != CONTAINER_VERSION
         || usize::from(raw.header_len.get()) != HEADER_LEN
@@ -222,20 +254,22 @@ pub(crate) fn check_with(
                 raw.container_version.get(),
                 raw.header_len.get()
             ),
-        ));
+        )
+        .into());
     }
-    if raw.kind != padded::<MAX_KIND_LEN>(expect.kind) {
+    if raw.kind != padded::<MAX_KIND_LEN>(wanted.kind) {
         return Err(Reason::at(
             ReasonCode::Kind,
             offset::KIND,
             format!(
                 "kind {:?} (expected {:?})",
                 String::from_utf8_lossy(trim_nul(&raw.kind)),
-                expect.kind
+                wanted.kind
             ),
-        ));
+        )
+        .into());
     }
-    if let Some(version) = expect.version {
+    if let Some(version) = wanted.version {
         if raw.version != padded::<MAX_VERSION_LEN>(version) {
             return Err(Reason::at(
                 ReasonCode::Version,
@@ -244,21 +278,53 @@ pub(crate) fn check_with(
                     "data version {:?} (expected {version:?})",
                     String::from_utf8_lossy(trim_nul(&raw.version))
                 ),
-            ));
+            )
+            .into());
         }
     }
-    if raw.fingerprint_algorithm != expect.fingerprint.algorithm() as u8 {
+    if let Some(fingerprint) = wanted.fingerprint {
+        check_fingerprint(raw, fingerprint)?;
+    } else if FingerprintAlgorithm::from_byte(raw.fingerprint_algorithm).is_none() {
+        return Err(Reason::corrupt(
+            offset::FINGERPRINT_ALGORITHM,
+            format!(
+                "unknown fingerprint algorithm {}",
+                raw.fingerprint_algorithm
+            ),
+        )
+        .into());
+    }
+    check_integrity(image, raw, wanted.payload_checksum, control)
+}
+
+/// The payload checksum of check 7 alone, for an image whose other checks already passed (a
+/// load that deferred it), polling `control` between chunks.
+pub(crate) fn check_payload(
+    image: &[u8],
+    header: &Header,
+    control: &Control<'_>,
+) -> Result<(), Refusal> {
+    let payload = image.get(HEADER_LEN..).unwrap_or_default();
+    if checksum(payload, control)? != header.payload_checksum {
+        return Err(Reason::corrupt(HEADER_LEN as u64, "payload checksum mismatch").into());
+    }
+    Ok(())
+}
+
+/// Check 5: the stored fingerprint is the current source's.
+fn check_fingerprint(raw: &RawHeader, expected: &Fingerprint) -> Result<(), Reason> {
+    if raw.fingerprint_algorithm != expected.algorithm() as u8 {
         return Err(Reason::at(
             ReasonCode::Stale,
             offset::FINGERPRINT_ALGORITHM,
             format!(
                 "fingerprint algorithm {} (expected {})",
                 raw.fingerprint_algorithm,
-                expect.fingerprint.algorithm() as u8
+                expected.algorithm() as u8
             ),
         ));
     }
-    if &raw.fingerprint != expect.fingerprint.as_bytes() {
+    if &raw.fingerprint != expected.as_bytes() {
         let found = FingerprintAlgorithm::from_byte(raw.fingerprint_algorithm)
             .map(|a| crate::fingerprint::hex_of_field(a, &raw.fingerprint))
             .unwrap_or_default();
@@ -267,22 +333,24 @@ pub(crate) fn check_with(
             offset::FINGERPRINT,
             format!(
                 "source fingerprint {found} (current source {})",
-                expect.fingerprint.to_hex()
+                expected.to_hex()
             ),
         ));
     }
-    check_integrity(image, raw, payload_checksum)
+    Ok(())
 }
 
-/// The payload checksum of check 7 alone, for an image whose other checks already passed.
-pub(crate) fn check_payload(image: &[u8], header: &Header) -> Result<(), Reason> {
-    match image.get(HEADER_LEN..) {
-        Some(payload) if xxh3_128(payload) == header.payload_checksum => Ok(()),
-        _ => Err(Reason::corrupt(
-            HEADER_LEN as u64,
-            "payload checksum mismatch",
-        )),
+/// XXH3-128 of `bytes`, polling `control` between chunks.
+fn checksum(bytes: &[u8], control: &Control<'_>) -> Result<u128, Refusal> {
+    if bytes.len() <= CHECKSUM_CHUNK {
+        return Ok(xxh3_128(bytes));
     }
+    let mut hasher = Xxh3::new();
+    for chunk in bytes.chunks(CHECKSUM_CHUNK) {
+        control.check()?;
+        hasher.update(chunk);
+    }
+    Ok(hasher.digest128())
 }
 
 /// Checks 6 and 7 (size, header checksum, payload checksum unless `payload_checksum` is false)
@@ -291,40 +359,30 @@ fn check_integrity(
     image: &[u8],
     raw: &RawHeader,
     payload_checksum: bool,
-) -> Result<Header, Reason> {
+    control: &Control<'_>,
+) -> Result<Header, Refusal> {
     let size = image.len() as u64;
     let payload_len = raw.payload_len.get();
     if Some(size) != payload_len.checked_add(HEADER_LEN as u64) {
         return Err(Reason::corrupt(
             offset::PAYLOAD_LEN,
             format!("file is {size} bytes but the header promises {HEADER_LEN} + {payload_len}"),
-        ));
+        )
+        .into());
     }
     let header_bytes = &image[..HEADER_LEN];
     let sum = xxh3_64(&header_bytes[..offset::HEADER_CHECKSUM as usize]);
     if sum != raw.header_checksum.get() {
-        return Err(Reason::corrupt(
-            offset::HEADER_CHECKSUM,
-            "header checksum mismatch",
-        ));
+        return Err(Reason::corrupt(offset::HEADER_CHECKSUM, "header checksum mismatch").into());
     }
-    if payload_checksum && xxh3_128(&image[HEADER_LEN..]) != raw.payload_checksum.get() {
-        return Err(Reason::corrupt(
-            HEADER_LEN as u64,
-            "payload checksum mismatch",
-        ));
+    if payload_checksum && checksum(&image[HEADER_LEN..], control)? != raw.payload_checksum.get() {
+        return Err(Reason::corrupt(HEADER_LEN as u64, "payload checksum mismatch").into());
     }
     if raw.flags.get() != 0 {
-        return Err(Reason::corrupt(
-            offset::FLAGS,
-            "reserved flags are not zero",
-        ));
+        return Err(Reason::corrupt(offset::FLAGS, "reserved flags are not zero").into());
     }
     if raw.reserved != [0; 7] {
-        return Err(Reason::corrupt(
-            offset::RESERVED,
-            "reserved header bytes are not zero",
-        ));
+        return Err(Reason::corrupt(offset::RESERVED, "reserved header bytes are not zero").into());
     }
     let version = trim_nul(&raw.version);
     let version_ok = !version.is_empty()
@@ -334,14 +392,21 @@ fn check_integrity(
         return Err(Reason::corrupt(
             offset::VERSION,
             "data version field is not 1-64 bytes of NUL-padded UTF-8",
-        ));
+        )
+        .into());
     }
-    Header::decode(image).ok_or_else(|| Reason::corrupt(size, "short header"))
+    Header::decode(image).ok_or_else(|| Reason::corrupt(size, "short header").into())
 }
+
+/// Named check outcomes, in the order they ran.
+pub(crate) type NamedChecks = Vec<(&'static str, Result<(), Reason>)>;
 
 /// Runs the checks that need no expectation (0b, 1, 2, 6, 7) for inspection tools (docs/store.md,
 /// "Inspection").
-pub(crate) fn check_standalone(image: &[u8]) -> Vec<(&'static str, Result<(), Reason>)> {
+pub(crate) fn check_standalone(
+    image: &[u8],
+    control: &Control<'_>,
+) -> Result<NamedChecks, modforge_core::Aborted> {
     let mut out = Vec::new();
     let size = image.len() as u64;
     let Some((raw, _)) = RawHeader::ref_from_prefix(image).ok() else {
@@ -352,7 +417,7 @@ pub(crate) fn check_standalone(image: &[u8]) -> Vec<(&'static str, Result<(), Re
                 format!("file is {size} bytes, shorter than the header"),
             )),
         ));
-        return out;
+        return Ok(out);
     };
     out.push(("size", Ok(())));
     let magic = if raw.magic == MAGIC {
@@ -363,7 +428,7 @@ pub(crate) fn check_standalone(image: &[u8]) -> Vec<(&'static str, Result<(), Re
     let magic_ok = magic.is_ok();
     out.push(("magic", magic));
     if !magic_ok {
-        return out;
+        return Ok(out);
     }
     let version = if raw.container_version.get() == CONTAINER_VERSION
         && usize::from(raw.header_len.get()) == HEADER_LEN
@@ -379,7 +444,7 @@ pub(crate) fn check_standalone(image: &[u8]) -> Vec<(&'static str, Result<(), Re
     let version_ok = version.is_ok();
     out.push(("container version", version));
     if !version_ok {
-        return out;
+        return Ok(out);
     }
     let algorithm = if FingerprintAlgorithm::from_byte(raw.fingerprint_algorithm).is_some() {
         Ok(())
@@ -390,8 +455,13 @@ pub(crate) fn check_standalone(image: &[u8]) -> Vec<(&'static str, Result<(), Re
         ))
     };
     out.push(("fingerprint algorithm", algorithm));
-    out.push(("integrity", check_integrity(image, raw, true).map(|_| ())));
-    out
+    let integrity = match check_integrity(image, raw, true, control) {
+        Ok(_) => Ok(()),
+        Err(Refusal::Rejected(reason)) => Err(reason),
+        Err(Refusal::Aborted) => return Err(modforge_core::Aborted),
+    };
+    out.push(("integrity", integrity));
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -415,12 +485,12 @@ mod tests {
             format!("{:032x}", h.payload_checksum),
             "b5e9c1ad071b3e7fc779cfaa5e523818"
         );
-        assert_eq!(format!("{:016x}", h.header_checksum), "92e27e2f461d7920");
+        assert_eq!(format!("{:016x}", h.header_checksum), "650c519cda846ff1");
         assert_eq!(
             &image[120..136],
             &[
-                0x2d, 0xf9, 0xac, 0xf0, 0x85, 0x3e, 0x03, 0x76, 0x7c, 0xbb, 0x45, 0xd6, 0xcd, 0x8f,
-                0x0e, 0x19
+                0x9d, 0x30, 0x95, 0xea, 0xff, 0xc6, 0xed, 0xe7, 0x0e, 0xa2, 0x49, 0x6b, 0x75, 0x2c,
+                0x5d, 0x2f
             ]
         );
         assert_eq!(&image[..8], &MAGIC);

@@ -9,15 +9,17 @@ use std::path::{Path, PathBuf};
 use modforge_core::{Categorize, Category, Control};
 
 use crate::error::Error;
+use crate::file::{self, OpenFailure, ReadFailure};
 use crate::header::{self, HEADER_LEN, Header};
 use crate::names::{self, EntryKind};
 use crate::reason::{Reason, ReasonCode};
-use crate::snapshot::{self, Snapshot};
+use crate::snapshot::Snapshot;
 
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
-    /// The check's name: `size`, `magic`, `container version`, `fingerprint algorithm`,
+    /// The check's name: `file` (a regular file that can be read), `size`, `magic`,
+    /// `container version`, `fingerprint algorithm`,
     /// `integrity` (length and both checksums), then the payload plug-in's checks
     /// (`structure`, and for [`verify`] a full walk such as `cells`).
     pub name: &'static str,
@@ -115,7 +117,9 @@ impl Inspection {
 
 /// Reads a snapshot's header and runs the checks that need no expectation (everything but
 /// kind, data version and fingerprint), plus the structural check of the payload's plug-in among
-/// `kinds`. An unreadable file is an error; a damaged one is an inspection with failed checks.
+/// `kinds`. A missing or unreadable path, or a directory, is an error; a FIFO, socket or device
+/// (never opened for long: reading one could block forever) is an inspection whose `file` check
+/// failed, and a damaged file one whose later checks failed.
 pub fn inspect(
     path: &Path,
     kinds: &[&dyn PayloadKind],
@@ -158,7 +162,21 @@ pub fn verify_all(
         .iter()
         .map(|file| {
             control.check()?;
-            verify(file, kinds, control)
+            match verify(file, kinds, control) {
+                Err(Error::Aborted) => Err(Error::Aborted),
+                // A file removed or replaced by a directory after the listing is reported, not fatal.
+                Err(error @ Error::Io { .. }) => Ok(Inspection {
+                    path: file.clone(),
+                    file_size: 0,
+                    header: None,
+                    checks: vec![Check::new(
+                        "file",
+                        Err(Reason::new(ReasonCode::Missing, error.to_string())),
+                    )],
+                    details: None,
+                }),
+                other => other,
+            }
         })
         .collect()
 }
@@ -170,34 +188,39 @@ fn examine(
     control: &Control<'_>,
 ) -> Result<Inspection, Error> {
     control.check()?;
-    let meta = std::fs::metadata(path).map_err(|e| Error::io("stat", path, e))?;
-    if meta.is_dir() {
-        return Err(Error::io(
-            "open",
-            path,
-            std::io::Error::from(std::io::ErrorKind::IsADirectory),
-        ));
-    }
     let mut out = Inspection {
         path: path.to_path_buf(),
-        file_size: meta.len(),
+        file_size: 0,
         header: None,
         checks: Vec::new(),
         details: None,
     };
-    let map = match snapshot::map_file(path) {
-        Ok(map) => map,
-        Err(reason) => {
-            out.checks.push(Check::new("size", Err(reason)));
+    let (file, size) = match file::open_regular(path) {
+        Ok(opened) => opened,
+        Err(failure @ OpenFailure::NotRegular(_)) => {
+            let detail = failure.describe("snapshot");
+            out.checks.push(Check::new(
+                "file",
+                Err(Reason::new(ReasonCode::Missing, detail)),
+            ));
             return Ok(out);
         }
+        Err(failure) => return Err(failure.into_error(path)),
     };
-    out.file_size = map.len() as u64;
-    for (name, result) in header::check_standalone(&map) {
+    out.file_size = size;
+    let contents = match file::contents(&file, size, control) {
+        Ok(contents) => contents,
+        Err(ReadFailure::Aborted) => return Err(Error::Aborted),
+        Err(ReadFailure::Io(e)) => return Err(Error::io("read", path, e)),
+    };
+    drop(file);
+    let image = contents.bytes();
+    out.file_size = image.len() as u64;
+    for (name, result) in header::check_standalone(image, control)? {
         out.checks.push(Check { name, result });
     }
     // Header fields are shown only for a file that is a snapshot at all.
-    out.header = Header::decode(&map).filter(|_| map.starts_with(&header::MAGIC));
+    out.header = Header::decode(image).filter(|_| image.starts_with(&header::MAGIC));
     let Some(head) = out.header.clone().filter(|_| out.ok()) else {
         return Ok(out);
     };
@@ -205,7 +228,7 @@ fn examine(
         return Ok(out);
     };
     let examined = plugin.examine(
-        &Snapshot::from_map(path.to_path_buf(), map, head),
+        &Snapshot::from_contents(path.to_path_buf(), contents, head),
         deep,
         control,
     )?;

@@ -15,6 +15,7 @@
 
 mod blob;
 mod error;
+mod file;
 mod fingerprint;
 mod header;
 mod hooks;
@@ -31,8 +32,10 @@ pub use blob::{
     put_blob_fingerprinted,
 };
 pub use error::Error;
+pub use file::{MAP_THRESHOLD, read_source};
 pub use fingerprint::{
-    FileMode, Fingerprint, FingerprintAlgorithm, Source, fingerprint, fingerprint_with_options,
+    BLOB_DOMAIN, FileMode, Fingerprint, FingerprintAlgorithm, Source, fingerprint, fingerprint_in,
+    fingerprint_with_options,
 };
 pub use header::{
     CONTAINER_VERSION, Expect, HEADER_LEN, Header, MAGIC, check, encode as encode_header,
@@ -42,9 +45,12 @@ pub use hooks::Hooks;
 pub use inspect::{Check, Examination, Inspection, PayloadKind, inspect, verify, verify_all};
 pub use layer::{FileLayer, LayerFile, OsLayer};
 pub use maintenance::{Removed, clean, invalidate};
-pub use names::{EntryKind, classify, encode_component, snapshot_file_name};
+pub use names::{
+    EntryKind, classify, encode_component, snapshot_file_name, validate_dir, validate_name,
+};
 pub use reason::{Reason, ReasonCode};
 pub use snapshot::{
     LoadOptions, Persisted, Snapshot, SnapshotId, check_image, load, load_file, load_path,
-    persist_image, write, write_file, write_plain,
+    load_path_with, load_with, open_file, persist_image, reason_error, write, write_file,
+    write_plain,
 };

@@ -18,19 +18,23 @@ pub struct Removed {
 }
 
 /// Removes `name`'s snapshots of every version and all its temp and `.del` files from `dir`
-/// (rename to `.del`, then delete). A missing directory removes nothing.
+/// (rename to `.del`, then delete), also those under the name's former encoding. A missing
+/// directory removes nothing.
 pub fn invalidate(dir: &Path, name: &str) -> Result<Removed, Error> {
-    if name.is_empty() {
-        return Err(Error::InvalidArgument(
-            "snapshot name must not be empty".into(),
-        ));
-    }
-    let swept = write::sweep(
+    names::validate_dir(dir)?;
+    names::validate_name(name)?;
+    let mut swept = write::sweep(
         &OsLayer,
         dir,
         &names::encode_component(name),
         Sweep::Invalidate,
     );
+    // Files of this name under its former encoding (docs/store.md, "File names").
+    if let Some(former) = names::former_encoding(name) {
+        let old = write::sweep(&OsLayer, dir, &former, Sweep::Invalidate);
+        swept.removed += old.removed;
+        swept.deferred += old.deferred;
+    }
     Ok(Removed {
         removed: swept.removed,
         deferred: swept.deferred,
@@ -41,6 +45,7 @@ pub fn invalidate(dir: &Path, name: &str) -> Result<Removed, Error> {
 /// whatever its age. Run it when no writer is active: a live writer's temp file would be removed
 /// and its write reported as not persisted.
 pub fn clean(dir: &Path) -> Result<Removed, Error> {
+    names::validate_dir(dir)?;
     match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {

@@ -77,3 +77,24 @@ impl fmt::Display for Reason {
         Ok(())
     }
 }
+
+/// Why a controlled load returned no snapshot: a reason, or a cancellation.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The file cannot be used.
+    Rejected(Reason),
+    /// The cancellation flag was set.
+    Aborted,
+}
+
+impl From<Reason> for Refusal {
+    fn from(reason: Reason) -> Self {
+        Refusal::Rejected(reason)
+    }
+}
+
+impl From<modforge_core::Aborted> for Refusal {
+    fn from(_: modforge_core::Aborted) -> Self {
+        Refusal::Aborted
+    }
+}

@@ -1,18 +1,18 @@
 //! Snapshot files: identity, loading (docs/store.md, "Load checks") and writing (docs/store.md,
 //! "Writes").
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use modforge_core::Control;
 
 use crate::error::Error;
+use crate::file::{self, Contents, ReadFailure};
 use crate::fingerprint::Fingerprint;
-use crate::header::{self, Expect, HEADER_LEN, Header};
+use crate::header::{self, Expect, HEADER_LEN, Header, Wanted};
 use crate::hooks::Hooks;
 use crate::names;
-use crate::reason::{Reason, ReasonCode};
+use crate::reason::{Reason, ReasonCode, Refusal};
 use crate::write::write_atomic;
 
 /// Names one snapshot: the directory, the user's name, the data version and the payload kind.
@@ -27,19 +27,22 @@ pub struct SnapshotId {
 }
 
 impl SnapshotId {
-    /// Validates and builds an id. `kind`: 1–32 bytes of `[a-z0-9._@/-]`; `version`: 1–64 bytes
-    /// of UTF-8 without NUL; the encoded file name must fit in 255 bytes.
+    /// Validates and builds an id. `dir`: not empty; `kind`: 1–32 bytes of `[a-z0-9._@/-]`;
+    /// `version`: 1–64 bytes of UTF-8 without NUL or U+FFFD; the encoded file name must fit in
+    /// 255 bytes (docs/store.md, "File names").
     pub fn new(
         dir: impl Into<PathBuf>,
         name: &str,
         version: &str,
         kind: &str,
     ) -> Result<Self, Error> {
+        let dir = dir.into();
+        names::validate_dir(&dir)?;
         header::validate_kind(kind)?;
         header::validate_version(version)?;
         let file_name = names::snapshot_file_name(name, version)?;
         Ok(SnapshotId {
-            dir: dir.into(),
+            dir,
             name: name.into(),
             version: version.into(),
             kind: kind.into(),
@@ -92,17 +95,9 @@ pub struct Snapshot {
 }
 
 struct Inner {
-    bytes: Bytes,
+    bytes: Contents,
     path: PathBuf,
     header: Header,
-}
-
-enum Bytes {
-    Mapped(Mmap),
-    /// A private (copy-on-write) writable mapping: writes through it stay in this process and
-    /// never reach the file.
-    MappedPrivate(MmapMut),
-    Owned(Vec<u8>),
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -118,11 +113,7 @@ impl std::fmt::Debug for Snapshot {
 impl Snapshot {
     /// The whole file: header then payload.
     pub fn image(&self) -> &[u8] {
-        match &self.inner.bytes {
-            Bytes::Mapped(map) => map,
-            Bytes::MappedPrivate(map) => map,
-            Bytes::Owned(vec) => vec,
-        }
+        self.inner.bytes.bytes()
     }
 
     /// The payload (the file after the 192-byte header).
@@ -140,20 +131,31 @@ impl Snapshot {
         &self.inner.header
     }
 
-    /// True when served from a memory map of the file, false when held in memory.
+    /// True when served from a memory map of the file (files over 64 MiB, or any size with
+    /// [`LoadOptions::copy_on_write`]), false when held in memory (smaller files, read whole;
+    /// values built in this process).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.inner.bytes, Bytes::Mapped(_) | Bytes::MappedPrivate(_))
+        matches!(
+            self.inner.bytes,
+            Contents::Mapped(_) | Contents::MappedPrivate(_)
+        )
     }
 
-    /// True when the mapping is private and writable (copy-on-write, see [`LoadOptions`]).
+    /// True when the mapping is private and writable (copy-on-write, see
+    /// [`LoadOptions::copy_on_write`]).
     pub fn is_private(&self) -> bool {
-        matches!(self.inner.bytes, Bytes::MappedPrivate(_))
+        matches!(self.inner.bytes, Contents::MappedPrivate(_))
     }
 
-    /// Runs the payload checksum of check 7, for a snapshot loaded with
-    /// [`LoadOptions::defer_payload_check`].
-    pub fn verify_payload(&self) -> Result<(), Reason> {
-        header::check_payload(self.image(), &self.inner.header)
+    /// Runs the payload checksum of check 7 for a snapshot loaded with
+    /// [`LoadOptions::defer_payload_check`], polling `control` between chunks (outer error
+    /// [`Error::Aborted`]; inner error why the payload cannot be used).
+    pub fn verify_payload(&self, control: &Control<'_>) -> Result<Result<(), Reason>, Error> {
+        match header::check_payload(self.image(), &self.inner.header, control) {
+            Ok(()) => Ok(Ok(())),
+            Err(Refusal::Rejected(reason)) => Ok(Err(reason)),
+            Err(Refusal::Aborted) => Err(Error::Aborted),
+        }
     }
 
     /// Validates an in-memory file image (checks 0b–7, docs/store.md, "Load checks") as [`load`]
@@ -181,18 +183,18 @@ impl Snapshot {
         let header = header::check(&image, expect)?;
         Ok(Snapshot {
             inner: Arc::new(Inner {
-                bytes: Bytes::Owned(image),
+                bytes: Contents::Owned(image),
                 path,
                 header,
             }),
         })
     }
 
-    /// Wraps a mapped file whose header has already been checked.
-    pub(crate) fn from_map(path: PathBuf, map: Mmap, header: Header) -> Snapshot {
+    /// Wraps a file's bytes whose header has already been checked.
+    pub(crate) fn from_contents(path: PathBuf, bytes: Contents, header: Header) -> Snapshot {
         Snapshot {
             inner: Arc::new(Inner {
-                bytes: Bytes::Mapped(map),
+                bytes,
                 path,
                 header,
             }),
@@ -205,7 +207,7 @@ impl Snapshot {
             .ok_or_else(|| Error::InvalidArgument("image shorter than a header".into()))?;
         Ok(Snapshot {
             inner: Arc::new(Inner {
-                bytes: Bytes::Owned(image),
+                bytes: Contents::Owned(image),
                 path,
                 header,
             }),
@@ -241,183 +243,184 @@ pub fn load(id: &SnapshotId, fingerprint: &Fingerprint) -> Result<Snapshot, Reas
     load_path(&id.path(), &expect)
 }
 
+/// [`load`] polling `control` for cancellation while the file is read and its checksum computed:
+/// the outer error is [`Error::Aborted`], the inner one why the file cannot be used.
+pub fn load_with(
+    id: &SnapshotId,
+    fingerprint: &Fingerprint,
+    control: &Control<'_>,
+) -> Result<Result<Snapshot, Reason>, Error> {
+    let expect = Expect {
+        kind: id.kind(),
+        version: Some(id.version()),
+        fingerprint,
+    };
+    load_path_with(&id.path(), &expect, control)
+}
+
 /// Opens the file at `path` and runs the load checks against `expect` (docs/store.md, "Load
 /// checks"); the payload's own structure is the caller's to check.
 pub fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Reason> {
-    let map = map_file(path)?;
-    let header = header::check(&map, expect)?;
-    Ok(Snapshot {
-        inner: Arc::new(Inner {
-            bytes: Bytes::Mapped(map),
-            path: path.to_path_buf(),
-            header,
-        }),
-    })
+    load_file(path, expect, LoadOptions::default())
 }
 
-/// Opens and maps a file after checking that it is a regular file of at least a header's size
-/// (checks 0 and 0b of docs/store.md, "Load checks": mapping a zero-length file fails on POSIX).
-pub(crate) fn map_file(path: &Path) -> Result<Mmap, Reason> {
-    let file = open_checked(path)?;
-    #[allow(unsafe_code)]
-    // SAFETY: the map is read-only. Snapshot files are never modified in place by this crate
-    // (writers rename complete files over them), so the mapped bytes stay those of the verified
-    // file until unmapped. Another program truncating the file in place is outside the contract
-    // (it would raise SIGBUS on POSIX).
-    let map = unsafe { Mmap::map(&file) }.map_err(|e| missing(&e))?;
-    Ok(map)
-}
-
-/// The reason for a file that cannot be opened or mapped.
-fn missing(e: &std::io::Error) -> Reason {
-    Reason::new(ReasonCode::Missing, e.to_string())
-}
-
-/// Opens `path` for mapping after checks 0 and 0b.
-fn open_checked(path: &Path) -> Result<File, Reason> {
-    let file = File::open(path).map_err(|e| {
-        // Windows refuses to open a directory as a file; name it the same on every platform.
-        if path.is_dir() {
-            Reason::new(
-                ReasonCode::Missing,
-                "EISDIR: a directory is in the snapshot's place",
-            )
-        } else {
-            missing(&e)
-        }
-    })?;
-    let meta = file.metadata().map_err(|e| missing(&e))?;
-    if meta.is_dir() {
-        return Err(Reason::new(
-            ReasonCode::Missing,
-            "EISDIR: a directory is in the snapshot's place",
-        ));
-    }
-    if meta.len() < HEADER_LEN as u64 {
-        return Err(Reason::corrupt(
-            meta.len(),
-            format!(
-                "file is {} bytes, shorter than the {HEADER_LEN}-byte header",
-                meta.len()
-            ),
-        ));
-    }
-    Ok(file)
-}
-
-/// How [`load_file`] maps and checks a file.
+/// How [`load_file`] holds and checks a file; the default is [`load_path`]'s (read whole up to
+/// [`crate::MAP_THRESHOLD`], mapped read-only above, every check run).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Skip the payload checksum of check 7 (every other check still runs). The caller must
-    /// treat the payload as unverified until [`Snapshot::verify_payload`] passes: this lets a
-    /// large payload with its own per-record checks open in O(header) time.
+    /// treat the payload as unverified until [`Snapshot::verify_payload`] passes, or check every
+    /// record itself: a large payload with its own per-record checks then opens in O(header)
+    /// time (docs/store.md, "Deferred payload check").
     pub defer_payload_check: bool,
-    /// Map the file privately and writable (copy-on-write): a stray write through the mapping
-    /// stays in this process's memory instead of faulting or reaching the file.
+    /// Map the file privately and writable (copy-on-write) whatever its size: the bytes can be
+    /// served zero-copy to code that may write into them, and a stray write stays in this
+    /// process's memory instead of faulting or reaching the file (docs/store.md, "Private
+    /// mappings").
     pub copy_on_write: bool,
 }
 
-/// Opens the snapshot file at `path` (any file name; see [`write_file`]) and runs the load checks
-/// 0–7 of d.2 for `kind`, `version` and `fingerprint`, as `options` say.
+/// Opens the snapshot file at `path` (any file name, e.g. one written by [`write_file`]) and runs
+/// the load checks against `expect`, as `options` say (docs/store.md, "Load checks").
 pub fn load_file(
     path: &Path,
-    kind: &str,
-    version: &str,
-    fingerprint: &Fingerprint,
+    expect: &Expect<'_>,
     options: LoadOptions,
 ) -> Result<Snapshot, Reason> {
-    let expect = Expect {
-        kind,
-        version: Some(version),
-        fingerprint,
+    let wanted = Wanted {
+        kind: expect.kind,
+        version: expect.version,
+        fingerprint: Some(expect.fingerprint),
+        payload_checksum: !options.defer_payload_check,
     };
-    let bytes = if options.copy_on_write {
-        Bytes::MappedPrivate(map_file_private(path)?)
-    } else {
-        Bytes::Mapped(map_file(path)?)
-    };
-    let image: &[u8] = match &bytes {
-        Bytes::Mapped(map) => map,
-        Bytes::MappedPrivate(map) => map,
-        Bytes::Owned(vec) => vec,
-    };
-    let header = header::check_with(image, &expect, !options.defer_payload_check)?;
-    Ok(Snapshot {
-        inner: Arc::new(Inner {
-            bytes,
-            path: path.to_path_buf(),
-            header,
-        }),
-    })
+    open_checked(path, &wanted, options, &Control::default()).map_err(rejected_only)
 }
 
-/// Writes a snapshot of `kind` and `version` atomically (d.4) to `path`, whatever its file name,
-/// and returns the path. Unlike [`write`], no other file is swept afterwards: a caller naming its
-/// own files manages them (the temp file is `<path>.<pid>.<16 hex>.tmp`, removed on failure).
-pub fn write_file(
+/// [`load_path`] polling `control` for cancellation (outer error [`Error::Aborted`]).
+pub fn load_path_with(
     path: &Path,
-    kind: &str,
-    version: &str,
-    fingerprint: &Fingerprint,
-    payload: &[u8],
-    hooks: &Hooks<'_>,
-) -> Result<PathBuf, Error> {
+    expect: &Expect<'_>,
+    control: &Control<'_>,
+) -> Result<Result<Snapshot, Reason>, Error> {
+    let wanted = Wanted {
+        kind: expect.kind,
+        version: expect.version,
+        fingerprint: Some(expect.fingerprint),
+        payload_checksum: true,
+    };
+    match open_checked(path, &wanted, LoadOptions::default(), control) {
+        Ok(snapshot) => Ok(Ok(snapshot)),
+        Err(Refusal::Rejected(reason)) => Ok(Err(reason)),
+        Err(Refusal::Aborted) => Err(Error::Aborted),
+    }
+}
+
+/// Opens a snapshot file shipped with an application: every container check (size, magic,
+/// container version, length, checksums) and the `kind`, but no data version and no source
+/// fingerprint, since there is no source to compare (docs/store.md, "Shipped snapshots").
+/// A file that fails is an error: [`Error::Io`] when it cannot be opened, [`Error::Format`] for
+/// another kind or container version, [`Error::Corrupt`] for a failed size or checksum.
+pub fn open_file(path: &Path, kind: &str, control: &Control<'_>) -> Result<Snapshot, Error> {
     header::validate_kind(kind)?;
-    header::validate_version(version)?;
-    let (Some(dir), Some(file_name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
-    else {
-        return Err(Error::InvalidArgument(format!(
-            "{} does not name a file with a UTF-8 name",
-            path.display()
-        )));
+    control.check()?;
+    let (file, size) = file::open_regular(path).map_err(|failure| failure.into_error(path))?;
+    let contents = match file::contents(&file, size, control) {
+        Ok(contents) => contents,
+        Err(ReadFailure::Aborted) => return Err(Error::Aborted),
+        Err(ReadFailure::Io(e)) => return Err(Error::io("read", path, e)),
     };
-    if names::classify(file_name).is_some() {
-        return Err(Error::InvalidArgument(format!(
-            "{file_name} has the form of a named snapshot; use `write` for those"
-        )));
+    let wanted = Wanted {
+        kind,
+        version: None,
+        fingerprint: None,
+        payload_checksum: true,
+    };
+    match header::check_wanted(contents.bytes(), &wanted, control) {
+        Ok(header) => Ok(Snapshot::from_contents(
+            path.to_path_buf(),
+            contents,
+            header,
+        )),
+        Err(Refusal::Aborted) => Err(Error::Aborted),
+        Err(Refusal::Rejected(reason)) => Err(reason_error(path, reason)),
     }
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let head = header::encode(kind, version, fingerprint, payload, hooks.created());
-    write_atomic(dir, file_name, &[&head, payload], hooks)
 }
 
-/// Writes `data` as the plain file `path` (an exported resource, a rendered image) through the
-/// atomic protocol (docs/store.md, "Writes"): a temp file in the same folder, fsync, rename, folder
-/// fsync. Nothing else is swept; a name of the snapshot form is refused (see [`write_file`]).
-pub fn write_plain(path: &Path, data: &[u8], hooks: &Hooks<'_>) -> Result<PathBuf, Error> {
-    let (Some(dir), Some(file_name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
-    else {
-        return Err(Error::InvalidArgument(format!(
-            "{} does not name a file with a UTF-8 name",
-            path.display()
-        )));
-    };
-    if names::classify(file_name).is_some() {
-        return Err(Error::InvalidArgument(format!(
-            "{file_name} has the form of a snapshot file name"
-        )));
+/// A rejection of a file opened by path, as an error naming the file and the offset.
+pub fn reason_error(path: &Path, reason: Reason) -> Error {
+    let file = path.display().to_string();
+    let offset = reason.offset.unwrap_or(0);
+    match reason.code {
+        ReasonCode::Corrupt => Error::Corrupt {
+            file,
+            offset,
+            detail: reason.detail,
+        },
+        ReasonCode::Missing => Error::io(
+            "open",
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, reason.detail),
+        ),
+        ReasonCode::Version | ReasonCode::Kind | ReasonCode::Stale => Error::Format {
+            file,
+            offset,
+            line: None,
+            expected: reason.detail,
+        },
     }
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    write_atomic(dir, file_name, &[data], hooks)
 }
 
-/// [`map_file`] with a private writable (copy-on-write) mapping.
-fn map_file_private(path: &Path) -> Result<MmapMut, Reason> {
-    let file = open_checked(path)?;
-    #[allow(unsafe_code)]
-    // SAFETY: the mapping is private (MAP_PRIVATE): writes through it go to anonymous copies of
-    // the touched pages and never to the file. Snapshot files are never modified in place (writers
-    // rename complete files over them), so untouched pages stay those of the verified file.
-    let map = unsafe { MmapOptions::new().map_copy(&file) }.map_err(|e| missing(&e))?;
-    Ok(map)
+/// A rejection from a load that had no cancellation flag (so it cannot have been aborted).
+fn rejected_only(refusal: Refusal) -> Reason {
+    match refusal {
+        Refusal::Rejected(reason) => reason,
+        Refusal::Aborted => Reason::new(ReasonCode::Missing, "the load was aborted"),
+    }
+}
+
+/// Opens the regular file at `path`, reads it (or maps it above [`file::MAP_THRESHOLD`], or
+/// privately as `options` say) and runs the load checks against `wanted`.
+pub(crate) fn open_checked(
+    path: &Path,
+    wanted: &Wanted<'_>,
+    options: LoadOptions,
+    control: &Control<'_>,
+) -> Result<Snapshot, Refusal> {
+    control.check()?;
+    let contents = read_file(path, options.copy_on_write, control)?;
+    let header = header::check_wanted(contents.bytes(), wanted, control)?;
+    Ok(Snapshot::from_contents(
+        path.to_path_buf(),
+        contents,
+        header,
+    ))
+}
+
+/// The bytes of the snapshot file at `path` (check 0: a regular file, opened without blocking;
+/// the size checks follow on the bytes). `private` maps a file of at least a header's size
+/// privately (copy-on-write); a shorter one is read (mapping an empty file fails on POSIX) and
+/// fails check 0b.
+pub(crate) fn read_file(
+    path: &Path,
+    private: bool,
+    control: &Control<'_>,
+) -> Result<Contents, Refusal> {
+    let (file, size) = file::open_regular(path)
+        .map_err(|failure| Reason::new(ReasonCode::Missing, failure.describe("snapshot")))?;
+    let contents = if private && size >= HEADER_LEN as u64 {
+        file::map_private(&file, control)
+    } else {
+        file::contents(&file, size, control)
+    };
+    match contents {
+        Ok(contents) => Ok(contents),
+        Err(ReadFailure::Aborted) => Err(Refusal::Aborted),
+        Err(ReadFailure::Io(e)) => Err(Reason::new(
+            ReasonCode::Missing,
+            format!("{}: {e}", modforge_core::io_code_name(&e)),
+        )
+        .into()),
+    }
 }
 
 /// Encodes header + payload for `id` into one buffer.
@@ -449,7 +452,65 @@ pub fn write(
         payload,
         hooks.created(),
     );
-    write_atomic(id.dir(), id.file_name(), &[&head, payload], hooks)
+    let former = names::former_encoding(id.name());
+    write_atomic(
+        id.dir(),
+        id.file_name(),
+        former.as_deref(),
+        &[&head, payload],
+        hooks,
+    )
+}
+
+/// Writes a snapshot of `kind` and `version` atomically (docs/store.md, "Writes") to `path`,
+/// whatever its file name, and returns the path. Unlike [`write`], no other file is swept
+/// afterwards: a caller naming its own files manages them (the temp file is
+/// `<name>.<pid>.<16 hex>.tmp`, removed on failure). A name of the form of a named snapshot is
+/// refused (use [`write`] for those).
+pub fn write_file(
+    path: &Path,
+    kind: &str,
+    version: &str,
+    fingerprint: &Fingerprint,
+    payload: &[u8],
+    hooks: &Hooks<'_>,
+) -> Result<PathBuf, Error> {
+    header::validate_kind(kind)?;
+    header::validate_version(version)?;
+    let (dir, file_name) = caller_path(path)?;
+    let head = header::encode(kind, version, fingerprint, payload, hooks.created());
+    write_atomic(dir, file_name, None, &[&head, payload], hooks)
+}
+
+/// Writes `data` as the plain file `path` (an exported resource, a rendered image) through the
+/// atomic protocol (docs/store.md, "Writes"): a temp file in the same folder, fsync, rename, folder
+/// fsync. Nothing else is swept; a name of the snapshot form is refused (see [`write_file`]).
+pub fn write_plain(path: &Path, data: &[u8], hooks: &Hooks<'_>) -> Result<PathBuf, Error> {
+    let (dir, file_name) = caller_path(path)?;
+    write_atomic(dir, file_name, None, &[data], hooks)
+}
+
+/// The folder and UTF-8 file name of a caller-chosen path, refusing names of the snapshot form
+/// (which the sweeps of [`write`] and [`crate::clean`] would treat as the store's own).
+fn caller_path(path: &Path) -> Result<(&Path, &str), Error> {
+    let (Some(dir), Some(file_name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+    else {
+        return Err(Error::InvalidArgument(format!(
+            "{} does not name a file with a UTF-8 name",
+            path.display()
+        )));
+    };
+    if names::classify(file_name).is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "{file_name} has the form of a snapshot file name; use `write` for named snapshots"
+        )));
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    Ok((dir, file_name))
 }
 
 /// The outcome of persisting a value that is returned regardless.
@@ -473,7 +534,8 @@ impl Persisted {
 /// Writes a complete image for `id`; IO failures become [`Persisted::Failed`], only an abort is
 /// an error.
 pub fn persist_image(id: &SnapshotId, image: &[u8], hooks: &Hooks<'_>) -> Result<Persisted, Error> {
-    match write_atomic(id.dir(), id.file_name(), &[image], hooks) {
+    let former = names::former_encoding(id.name());
+    match write_atomic(id.dir(), id.file_name(), former.as_deref(), &[image], hooks) {
         Ok(_) => Ok(Persisted::Written),
         Err(Error::Aborted) => Err(Error::Aborted),
         Err(e) => Ok(Persisted::Failed(e)),

@@ -19,10 +19,12 @@ const WRITE_CHUNK: usize = 1 << 20;
 const RENAME_BACKOFF_MS: [u64; 7] = [10, 20, 40, 80, 160, 320, 400];
 
 /// Writes `parts` (header then payload) as `dir/final_name` through a temp file, then removes
-/// this name's other versions and its stale temp files. Returns the final path.
+/// this name's other versions and its stale temp files, and its files under the name's former
+/// encoding `former` (docs/store.md, "File names"). Returns the final path.
 pub(crate) fn write_atomic(
     dir: &Path,
     final_name: &str,
+    former: Option<&str>,
     parts: &[&[u8]],
     hooks: &Hooks<'_>,
 ) -> Result<PathBuf, Error> {
@@ -46,6 +48,11 @@ pub(crate) fn write_atomic(
             encoded_name,
             Sweep::AfterWrite { keep: final_name },
         );
+    }
+    if let Some(former) = former {
+        // Every snapshot of the former encoding is superseded; its young temp files may belong
+        // to a writer of an earlier release and are left, like this name's own.
+        sweep(layer, dir, former, Sweep::AfterWrite { keep: final_name });
     }
     Ok(target)
 }

@@ -1,12 +1,31 @@
 //! Snapshots at caller-chosen paths: `write_file`, `load_file` with a deferred payload check and
 //! with a private (copy-on-write) mapping.
 
-use modforge_store::{Hooks, LoadOptions, ReasonCode, Source, fingerprint, load_file, write_file};
+use modforge_core::Control;
+use modforge_store::{
+    Expect, Fingerprint, Hooks, LoadOptions, Reason, ReasonCode, Snapshot, Source, fingerprint,
+    write_file,
+};
 
 const KIND: &str = "test.paths@1";
 
-fn fp(token: &str) -> modforge_store::Fingerprint {
+fn fp(token: &str) -> Fingerprint {
     fingerprint(&Source::Token(token.into())).unwrap()
+}
+
+fn load_file(
+    path: &std::path::Path,
+    kind: &str,
+    version: &str,
+    fingerprint: &Fingerprint,
+    options: LoadOptions,
+) -> Result<Snapshot, Reason> {
+    let expect = Expect {
+        kind,
+        version: Some(version),
+        fingerprint,
+    };
+    modforge_store::load_file(path, &expect, options)
 }
 
 #[test]
@@ -17,7 +36,8 @@ fn write_then_load_at_any_name() {
     assert_eq!(written, path);
     let snap = load_file(&path, KIND, "1", &fp("a"), LoadOptions::default()).unwrap();
     assert_eq!(snap.payload(), b"payload");
-    assert!(snap.is_mapped());
+    // A small file is read whole by default: neither mapped nor private.
+    assert!(!snap.is_mapped());
     assert!(!snap.is_private());
     assert_eq!(
         load_file(&path, KIND, "2", &fp("a"), LoadOptions::default())
@@ -73,7 +93,13 @@ fn deferred_payload_check_runs_on_request() {
     };
     let snap = load_file(&path, KIND, "1", &fp("a"), deferred).unwrap();
     assert_eq!(snap.payload(), b"012345678\x38");
-    assert_eq!(snap.verify_payload().unwrap_err().code, ReasonCode::Corrupt);
+    assert_eq!(
+        snap.verify_payload(&Control::default())
+            .unwrap()
+            .unwrap_err()
+            .code,
+        ReasonCode::Corrupt
+    );
     // A header flip is still caught at once.
     image[last] ^= 1;
     image[100] ^= 1;
@@ -93,5 +119,5 @@ fn private_mapping_is_copy_on_write() {
     let snap = load_file(&path, KIND, "1", &fp("a"), options).unwrap();
     assert!(snap.is_private() && snap.is_mapped());
     assert_eq!(snap.payload(), b"abc");
-    assert!(snap.verify_payload().is_ok());
+    assert!(snap.verify_payload(&Control::default()).unwrap().is_ok());
 }

@@ -1,5 +1,5 @@
-//! File fingerprints (docs/store.md, "Test vectors"). The vectors hash relative path strings, so
-//! this binary holds a single test that changes the working directory.
+//! File fingerprints (docs/store.md, "Fingerprints"). The test changes the working directory
+//! (to spell the same files by relative and absolute paths), so this binary holds a single test.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -22,12 +22,52 @@ fn file_fingerprint_vectors() {
     std::fs::write("a.csv", "k,v\n1,2\n").unwrap();
 
     let content = fingerprint(&files(&["b.csv", "a.csv"], FileMode::Content)).unwrap();
-    assert_eq!(content.to_hex(), "d93ea443138f6aca3a2c0ad0894468e7");
+    assert_eq!(content.to_hex(), "9a4bcef5f375394eee1f6db5ec22f269");
     assert_eq!(content.algorithm(), FingerprintAlgorithm::Content);
-    // Order of the list does not matter.
+    // Neither the order of the list nor the spelling of the paths nor their folder matters.
     assert_eq!(
         fingerprint(&files(&["a.csv", "b.csv"], FileMode::Content)).unwrap(),
         content
+    );
+    let here = std::env::current_dir().unwrap();
+    let absolute = [here.join("a.csv"), here.join("./b.csv")];
+    assert_eq!(
+        fingerprint(&Source::Files {
+            paths: absolute.to_vec(),
+            mode: FileMode::Content
+        })
+        .unwrap(),
+        content
+    );
+    std::fs::create_dir("copy").unwrap();
+    std::fs::copy("a.csv", "copy/a.csv").unwrap();
+    std::fs::copy("b.csv", "copy/b.csv").unwrap();
+    assert_eq!(
+        fingerprint(&files(&["copy/b.csv", "copy/a.csv"], FileMode::Content)).unwrap(),
+        content
+    );
+    // The file names are part of it: the same contents under other names differ.
+    std::fs::rename("copy/a.csv", "copy/c.csv").unwrap();
+    assert_ne!(
+        fingerprint(&files(&["copy/b.csv", "copy/c.csv"], FileMode::Content)).unwrap(),
+        content
+    );
+    // Named sources use the caller's names, not the paths.
+    let named = |pairs: &[(&str, &str)]| Source::NamedFiles {
+        files: pairs
+            .iter()
+            .map(|(n, p)| (n.to_string(), PathBuf::from(p)))
+            .collect(),
+        mode: FileMode::Content,
+    };
+    let tables = fingerprint(&named(&[("nouns", "a.csv"), ("verbs", "b.csv")])).unwrap();
+    assert_eq!(
+        fingerprint(&named(&[("verbs", "copy/b.csv"), ("nouns", "copy/c.csv")])).unwrap(),
+        tables
+    );
+    assert_ne!(
+        fingerprint(&named(&[("nouns", "b.csv"), ("verbs", "a.csv")])).unwrap(),
+        tables
     );
 
     let set = |name: &str, ns: u64| {
@@ -41,7 +81,7 @@ fn file_fingerprint_vectors() {
     set("b.csv", 1_700_000_000_000_000_000);
     set("a.csv", 1_700_000_000_123_456_789);
     let stat = fingerprint(&files(&["b.csv", "a.csv"], FileMode::Stat)).unwrap();
-    assert_eq!(stat.to_hex(), "77c67148b9b5acf5f69c4d7bacd369dd");
+    assert_eq!(stat.to_hex(), "09fce5ea87128bac9622b90cd713e2e3");
     assert_eq!(stat.algorithm(), FingerprintAlgorithm::Stat);
 
     // Stat mode is blind to a same-size rewrite with the same mtime; content mode is not.
@@ -71,7 +111,7 @@ fn file_fingerprint_vectors() {
         fingerprint(&files(&["x", "y"], FileMode::Content))
             .unwrap()
             .to_hex(),
-        "410f75a5b8d95a9b55018892e8beee68"
+        "47048ccf247b88f2f94a3f1fe1dfbb75"
     );
     std::fs::write("x", "a").unwrap();
     std::fs::write("y", "bc").unwrap();
@@ -79,10 +119,26 @@ fn file_fingerprint_vectors() {
         fingerprint(&files(&["x", "y"], FileMode::Content))
             .unwrap()
             .to_hex(),
-        "46df52d654b8ca2d7f6bfa2fa938e79c"
+        "c1b47143dbf8c551c3c5d4903c5e13aa"
     );
 
     let sha = fingerprint(&files(&["x", "y"], FileMode::ContentSha256)).unwrap();
     assert_eq!(sha.algorithm(), FingerprintAlgorithm::ContentSha256);
     assert_eq!(sha.to_hex().len(), 64);
+
+    // A FIFO among the sources is refused at once instead of blocking the open forever.
+    #[cfg(unix)]
+    {
+        let status = std::process::Command::new("mkfifo")
+            .arg("pipe.csv")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for mode in [FileMode::Content, FileMode::ContentSha256] {
+            assert!(matches!(
+                fingerprint(&files(&["pipe.csv"], mode)),
+                Err(modforge_store::Error::InvalidArgument(m)) if m.contains("FIFO")
+            ));
+        }
+    }
 }

@@ -26,21 +26,22 @@ fn golden_blob_snapshot() {
     assert_eq!(bytes.len(), 197);
     assert_eq!(
         hex(&Sha256::digest(&bytes)),
-        "466102769b858adb76f919eb57499f2a15d1a970a025668ab431f8eaeedee3ca"
+        "e1da29cd839642fbf83ad21d694c2a4631fe48d5b2893664143ef59bcf11bb48"
     );
     assert_eq!(&bytes[..8], b"\x89MFS\r\n\x1a\n");
     assert_eq!(
         &bytes[120..136],
         &[
-            0x2d, 0xf9, 0xac, 0xf0, 0x85, 0x3e, 0x03, 0x76, 0x7c, 0xbb, 0x45, 0xd6, 0xcd, 0x8f,
-            0x0e, 0x19
+            0x9d, 0x30, 0x95, 0xea, 0xff, 0xc6, 0xed, 0xe7, 0x0e, 0xa2, 0x49, 0x6b, 0x75, 0x2c,
+            0x5d, 0x2f
         ]
     );
     assert_eq!(&bytes[192..], b"hello");
 
     let snap = get_blob(&id, &source).unwrap().unwrap();
     assert_eq!(snap.payload(), b"hello");
-    assert!(snap.is_mapped());
+    // Files up to 64 MiB are read into memory, never mapped (docs/store.md, "Reading files").
+    assert!(!snap.is_mapped());
     let h = snap.header();
     assert_eq!(
         (h.kind.as_str(), h.version.as_str(), h.created_ns),
@@ -50,10 +51,10 @@ fn golden_blob_snapshot() {
         format!("{:032x}", h.payload_checksum),
         "b5e9c1ad071b3e7fc779cfaa5e523818"
     );
-    assert_eq!(format!("{:016x}", h.header_checksum), "92e27e2f461d7920");
+    assert_eq!(format!("{:016x}", h.header_checksum), "650c519cda846ff1");
     let fp = h.fingerprint().unwrap();
     assert_eq!(fp.algorithm(), FingerprintAlgorithm::Token);
-    assert_eq!(fp.to_hex(), "190e8fcdd645bb7c76033e85f0acf92d");
+    assert_eq!(fp.to_hex(), "2f5d2c756b49a20ee7edc6ffea95309d");
     assert_eq!(fp, fingerprint(&source).unwrap());
 
     // The same image validates in memory.
@@ -75,7 +76,7 @@ fn bytes_fingerprint() {
         fingerprint(&Source::Bytes(b"hello".to_vec()))
             .unwrap()
             .to_hex(),
-        "e22eb3a21af2e1e3191230403feae166"
+        "9d3a322080fa08f2b21e2e0f77cf540d"
     );
 }
 
@@ -90,14 +91,14 @@ fn file_names() {
     );
     assert_eq!(
         SnapshotId::blob(dir, "My_Data", "1/2").unwrap().file_name(),
-        "%4Dy%5F%44ata_1%2F2.mfs"
+        "+My%5F+Data_1%2F2.mfs"
     );
     assert_eq!(
         SnapshotId::blob(dir, ".cfg", "é").unwrap().path(),
         dir.join("%2Ecfg_%C3%A9.mfs")
     );
     assert!(matches!(
-        SnapshotId::blob(dir, &"N".repeat(100), "1"),
+        SnapshotId::blob(dir, &"N".repeat(130), "1"),
         Err(modforge_store::Error::InvalidArgument(_))
     ));
     assert!(matches!(
@@ -108,4 +109,25 @@ fn file_names() {
         SnapshotId::blob(dir, "n", ""),
         Err(modforge_store::Error::InvalidArgument(_))
     ));
+    // An empty folder is refused rather than taken as the working directory.
+    assert!(matches!(
+        SnapshotId::blob("", "n", "1"),
+        Err(modforge_store::Error::InvalidArgument(_))
+    ));
+    // Lone surrogates of JavaScript strings arrive as U+FFFD: refused, never merged.
+    for (name, version) in [("\u{FFFD}", "1"), ("n", "\u{FFFD}")] {
+        assert!(matches!(
+            SnapshotId::blob(dir, name, version),
+            Err(modforge_store::Error::InvalidArgument(_))
+        ));
+    }
+    // Names differing only in case get different files, readable ones.
+    assert_eq!(
+        SnapshotId::blob(dir, "Nouns", "v1").unwrap().file_name(),
+        "+Nouns_v1.mfs"
+    );
+    assert_eq!(
+        SnapshotId::blob(dir, "nouns", "V1").unwrap().file_name(),
+        "nouns_+V1.mfs"
+    );
 }

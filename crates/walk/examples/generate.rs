@@ -1,7 +1,7 @@
 //! Generates a seeded tree (for benchmarks and manual checks).
 //!
 //! Usage: `cargo run --release --example generate -- SHAPE DIR [--entries N] [--seed N] [--extras]
-//! [--outside DIR] [--pnpm]` with SHAPE one of wide, deep, node, game, mixed.
+//! [--outside DIR] [--pnpm]` with SHAPE one of wide, deep, node, game, source, mixed.
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,11 +1,17 @@
 //! Callbacks a caller can attach to a profile: cancellation, progress and path batches.
 
+use std::time::Duration;
+
 use modforge_core::Control;
 
 pub use crate::engine::EntryKind;
 
 /// Most entries in one [`PathBatch`].
 pub const PATH_BATCH_MAX: usize = 8192;
+
+/// Longest a worker keeps a path batch that is not full while it walks, unless
+/// [`Hooks::path_interval`] says otherwise.
+pub const PATH_BATCH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Optional callbacks of [`crate::profile`].
 #[derive(Clone, Copy, Default)]
@@ -17,9 +23,13 @@ pub struct Hooks<'a> {
     /// totals before `profile` returns `Ok`.
     pub control: Control<'a>,
     /// Receives every counted entry, in batches of at most [`PATH_BATCH_MAX`] entries, on worker
-    /// threads (flushed at least every 100 ms of walking and at the end, before `profile` returns).
+    /// threads (a batch is handed over when full, when it is older than `path_interval` while the
+    /// worker walks, when the worker runs out of work, and at the end, before `profile` returns).
     /// May block (back-pressure); returning `false` aborts the walk ([`crate::Error::Aborted`]).
     pub paths: Option<&'a (dyn Fn(PathBatch) -> bool + Sync)>,
+    /// Age at which a batch that is not full is handed over while the worker walks; `None` =
+    /// [`PATH_BATCH_INTERVAL`]. A long interval makes the batch sizes depend on the tree alone.
+    pub path_interval: Option<Duration>,
 }
 
 impl std::fmt::Debug for Hooks<'_> {
@@ -27,6 +37,7 @@ impl std::fmt::Debug for Hooks<'_> {
         f.debug_struct("Hooks")
             .field("control", &self.control)
             .field("paths", &self.paths.is_some())
+            .field("path_interval", &self.path_interval)
             .finish()
     }
 }

@@ -9,9 +9,9 @@
 //! matched against the `/`-separated relative path; a trailing `/` restricts it to directories;
 //! `*`, `?` and `[...]` never cross `/`, `**` does; matching is case-sensitive everywhere.
 //!
-//! Platform notes: on Linux and Apple systems directories are read through libc (`opendir`,
-//! `readdir`, `fstatat` relative to the directory, `openat` relative to the parent); elsewhere
-//! through std. On Windows allocated sizes are `None`, hard links are counted per name (std gives no
+//! Platform notes: on Linux and Apple systems directories are read through `rustix` (`openat`
+//! relative to the parent, `getdents64` on Linux and `readdir` on Apple systems, `fstatat` relative
+//! to the directory); elsewhere through std. On Windows allocated sizes are `None`, hard links are counted per name (std gives no
 //! link count or file index there), `one_file_system` has no effect, and symbolic-link loops are
 //! detected by canonical path.
 
@@ -23,7 +23,7 @@ mod profile;
 pub mod engine;
 
 pub use error::{Error, ErrorOp};
-pub use hooks::{EntryKind, Hooks, PATH_BATCH_MAX, PathBatch};
+pub use hooks::{EntryKind, Hooks, PATH_BATCH_INTERVAL, PATH_BATCH_MAX, PathBatch};
 pub use profile::{
     AgeBucket, AgeRow, DirFileCount, DirSize, ErrorRow, ExtensionRow, LargestFile, ProfileOptions,
     ProfileReport, ResolvedOptions, Timing, Totals, profile,

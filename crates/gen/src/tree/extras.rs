@@ -255,7 +255,15 @@ pub(crate) fn lock(_root: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-#[cfg(unix)]
+/// `mkfifo(path, 0o644)`.
+#[cfg(all(unix, not(target_vendor = "apple")))]
+fn make_fifo(path: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, Mode, mkfifoat};
+    Ok(mkfifoat(CWD, path, Mode::from(0o644))?)
+}
+
+/// `mkfifo(path, 0o644)` (rustix has no `mkfifoat` for Apple systems).
+#[cfg(target_vendor = "apple")]
 fn make_fifo(path: &Path) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())

@@ -35,27 +35,31 @@ pub enum Shape {
     Node,
     /// A game install: few folders, large sparse archives (`.pak`, `.bif`, `.wad`), many small files.
     Game,
+    /// A source repository: about six files per folder (2-10), folders nested up to 20 levels.
+    Source,
     /// Half node, a third game, the rest deep chains (the demo default).
     Mixed,
 }
 
 impl Shape {
     /// All shapes.
-    pub const ALL: [Shape; 5] = [
+    pub const ALL: [Shape; 6] = [
         Shape::Wide,
         Shape::Deep,
         Shape::Node,
         Shape::Game,
+        Shape::Source,
         Shape::Mixed,
     ];
 
-    /// The shape's name: `wide`, `deep`, `node`, `game` or `mixed`.
+    /// The shape's name: `wide`, `deep`, `node`, `game`, `source` or `mixed`.
     pub fn name(self) -> &'static str {
         match self {
             Shape::Wide => "wide",
             Shape::Deep => "deep",
             Shape::Node => "node",
             Shape::Game => "game",
+            Shape::Source => "source",
             Shape::Mixed => "mixed",
         }
     }
@@ -64,7 +68,7 @@ impl Shape {
     pub fn default_entries(self) -> u64 {
         match self {
             Shape::Wide => 300_000,
-            Shape::Deep | Shape::Node | Shape::Game => 100_000,
+            Shape::Deep | Shape::Node | Shape::Game | Shape::Source => 100_000,
             Shape::Mixed => 20_000,
         }
     }
@@ -86,9 +90,10 @@ impl FromStr for Shape {
             "deep" => Ok(Shape::Deep),
             "node" | "realistic-node" => Ok(Shape::Node),
             "game" | "realistic-game" => Ok(Shape::Game),
+            "source" => Ok(Shape::Source),
             "mixed" => Ok(Shape::Mixed),
             other => Err(Error::InvalidArgument(format!(
-                "unknown tree shape {other:?} (wide, deep, node, game, mixed)"
+                "unknown tree shape {other:?} (wide, deep, node, game, source, mixed)"
             ))),
         }
     }
@@ -191,6 +196,7 @@ pub fn generate_tree_with(
         Shape::Deep => shapes::deep(&mut plan, plan::ROOT, spec.entries, &mut rng),
         Shape::Node => shapes::node(&mut plan, plan::ROOT, spec.entries, &mut rng),
         Shape::Game => shapes::game(&mut plan, plan::ROOT, spec.entries, &mut rng),
+        Shape::Source => shapes::source(&mut plan, plan::ROOT, spec.entries, &mut rng),
         Shape::Mixed => shapes::mixed(&mut plan, spec.entries, &mut rng),
     }
     build::build(dir, &plan, spec.seed, now, store.as_deref(), control)?;

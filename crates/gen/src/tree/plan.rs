@@ -72,16 +72,22 @@ impl Plan {
     }
 }
 
-/// A modification age: mostly weeks to months, some fresh, some older than a year.
+/// Seconds between a generated age and the bounds of its age bucket (docs/profile.md, "Semantics",
+/// ages): a file keeps its bucket for an hour after the tree was made, so reports taken minutes
+/// apart (a slow test run) agree.
+pub(crate) const BUCKET_MARGIN: i64 = 3_600;
+
+/// A modification age: mostly weeks to months, some fresh, some older than a year; never within
+/// [`BUCKET_MARGIN`] of a bucket bound.
 pub(crate) fn age(rng: &mut SplitMix64) -> i64 {
     let (lo, hi) = match rng.below(100) {
-        0..10 => (0, DAY - 1),
-        10..25 => (DAY, 7 * DAY - 1),
-        25..50 => (7 * DAY, 30 * DAY - 1),
-        50..85 => (30 * DAY, 365 * DAY - 1),
+        0..10 => (0, DAY),
+        10..25 => (DAY, 7 * DAY),
+        25..50 => (7 * DAY, 30 * DAY),
+        50..85 => (30 * DAY, 365 * DAY),
         _ => (365 * DAY, 5 * 365 * DAY),
     };
-    rng.range(lo as u64, hi as u64) as i64
+    rng.range((lo + BUCKET_MARGIN) as u64, (hi - BUCKET_MARGIN) as u64) as i64
 }
 
 const SYLLABLES: [&str; 24] = [
@@ -95,4 +101,21 @@ pub(crate) fn word(rng: &mut SplitMix64) -> String {
     (0..n)
         .filter_map(|_| rng.pick(&SYLLABLES).copied())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_keep_clear_of_bucket_bounds() {
+        let bounds = [0, DAY, 7 * DAY, 30 * DAY, 365 * DAY];
+        let mut rng = SplitMix64::new(4);
+        for _ in 0..200_000 {
+            let a = age(&mut rng);
+            for bound in bounds {
+                assert!((a - bound).abs() >= BUCKET_MARGIN, "age {a} near {bound}");
+            }
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! The tree shapes of the benchmark: wide, deep, realistic-node, realistic-game, and a mix of them
-//! (docs/profile.md, "Generated trees" and "Benchmark").
+//! The tree shapes of the benchmark: wide, deep, realistic-node, realistic-game, source, and a mix
+//! of them (docs/profile.md, "Generated trees" and "Benchmark").
 
 use super::plan::{Plan, ROOT, age, word};
 use crate::rng::SplitMix64;
@@ -174,6 +174,69 @@ pub(crate) fn game(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMi
     }
 }
 
+/// Deepest folder level of the `source` shape (the root's own files are level 0).
+pub(crate) const SOURCE_MAX_DEPTH: u64 = 20;
+
+/// Source: a source repository's shape, 2-10 files per folder (about six) and folders nested up to
+/// [`SOURCE_MAX_DEPTH`] levels, most of them 3-8 deep. Each step draws a target depth (the smaller
+/// of two uniform draws, so shallow folders are common and deep ones rare) and descends from the
+/// root to it, entering an existing subfolder with probability `k / (k + 2)` for a folder with `k`
+/// subfolders, else creating one with its files; so a folder has a few subfolders, not hundreds.
+pub(crate) fn source(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMix64) {
+    const EXTS: [&str; 12] = [
+        "rs", "ts", "js", "c", "h", "py", "go", "md", "json", "toml", "txt", "yml",
+    ];
+    let start = plan.entries();
+    // subfolders of each folder of this shape, by index into `subfolders` (0 = `parent`)
+    let mut subfolders: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut plan_index: Vec<u32> = vec![parent];
+    let files = |plan: &mut Plan, dir: u32, rng: &mut SplitMix64| {
+        for i in 0..rng.range(2, 10) {
+            let ext = rng.pick(&EXTS).copied().unwrap_or("txt");
+            let size = rng.log_normal(3000.0, 1.5, 1 << 20);
+            plan.file(
+                dir,
+                format!("{}{i}.{ext}", word(rng)),
+                size,
+                age(rng),
+                false,
+            );
+        }
+    };
+    files(plan, parent, rng);
+    while plan.entries() - start < entries {
+        let depth = rng
+            .range(1, SOURCE_MAX_DEPTH)
+            .min(rng.range(1, SOURCE_MAX_DEPTH));
+        let mut at = 0usize;
+        for _ in 0..depth {
+            let existing = subfolders.get(at).map_or(0, Vec::len) as u64;
+            if existing > 0 && rng.below(existing + 2) < existing {
+                let pick = rng.below(existing) as usize;
+                at = subfolders
+                    .get(at)
+                    .and_then(|s| s.get(pick))
+                    .copied()
+                    .unwrap_or(at);
+                continue;
+            }
+            let parent_dir = plan_index.get(at).copied().unwrap_or(parent);
+            let dir = plan.dir(parent_dir, &format!("{}{existing}", word(rng)));
+            files(plan, dir, rng);
+            let new = subfolders.len();
+            subfolders.push(Vec::new());
+            plan_index.push(dir);
+            if let Some(s) = subfolders.get_mut(at) {
+                s.push(new);
+            }
+            at = new;
+            if plan.entries() - start >= entries {
+                break;
+            }
+        }
+    }
+}
+
 /// Mixed: a node project (half), a game install (a third) and a few deep chains.
 pub(crate) fn mixed(plan: &mut Plan, entries: u64, rng: &mut SplitMix64) {
     let project = plan.dir(ROOT, "project");
@@ -182,4 +245,52 @@ pub(crate) fn mixed(plan: &mut Plan, entries: u64, rng: &mut SplitMix64) {
     game(plan, install, entries / 3, rng);
     let chains = plan.dir(ROOT, "deep");
     deep(plan, chains, entries.saturating_sub(plan.entries()), rng);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_has_about_six_files_per_folder_and_depth_up_to_twenty() {
+        let mut plan = Plan::new();
+        let mut rng = SplitMix64::new(2024);
+        source(&mut plan, ROOT, 100_000, &mut rng);
+        let dirs = plan.dirs.len() as u64;
+        let files = plan.files.len() as u64;
+        assert!(plan.entries() >= 100_000 && plan.entries() < 100_020);
+        let per_folder = files as f64 / dirs as f64;
+        assert!(
+            (5.5..=6.5).contains(&per_folder),
+            "{per_folder} files per folder"
+        );
+        let depth = |path: &str| path.matches('/').count() as u64 + 1;
+        let deepest = plan.dirs.iter().skip(1).map(|p| depth(p)).max();
+        assert_eq!(deepest, Some(SOURCE_MAX_DEPTH));
+        // most folders lie 3-8 levels down
+        let middle = plan
+            .dirs
+            .iter()
+            .skip(1)
+            .filter(|p| (3..=8).contains(&depth(p)))
+            .count() as u64;
+        assert!(middle * 2 > dirs, "{middle} of {dirs} folders 3-8 deep");
+        // names are unique within their folder
+        let mut paths: Vec<String> = plan.dirs.clone();
+        paths.extend(
+            plan.files
+                .iter()
+                .map(|f| format!("{}/{}", plan.dir_path(f.dir), f.name)),
+        );
+        let before = paths.len();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), before);
+        // every folder holds 2-10 files
+        let mut counts = vec![0u64; plan.dirs.len()];
+        for f in &plan.files {
+            counts[f.dir as usize] += 1;
+        }
+        assert!(counts.iter().all(|&n| (2..=10).contains(&n)), "{counts:?}");
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use modforge_store::{Fingerprint, Hooks, LoadOptions, Reason, Snapshot, Source};
+use modforge_store::{Expect, Fingerprint, Hooks, LoadOptions, Reason, Snapshot, Source};
 
 use super::layout::{FORMAT_VERSION, KIND};
 use crate::error::Error;
@@ -99,13 +99,17 @@ pub(crate) fn write(
 }
 
 /// Maps a generation file privately (copy-on-write) with every header check but the payload
-/// checksum, which validation runs later ([`Snapshot::verify_payload`]).
+/// checksum, which validation runs later (`payload_checksum`, with ordinary reads).
 pub(crate) fn load(path: &Path, fingerprint: &Fingerprint) -> Result<Snapshot, Reason> {
+    let version = FORMAT_VERSION.to_string();
+    let expect = Expect {
+        kind: KIND,
+        version: Some(&version),
+        fingerprint,
+    };
     modforge_store::load_file(
         path,
-        KIND,
-        &FORMAT_VERSION.to_string(),
-        fingerprint,
+        &expect,
         LoadOptions {
             defer_payload_check: true,
             copy_on_write: true,

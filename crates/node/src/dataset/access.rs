@@ -3,7 +3,7 @@
 use std::sync::{Arc, LazyLock};
 
 use modforge_dataset as dataset;
-use napi::bindgen_prelude::{Either, JsObjectValue, Object, Undefined};
+use napi::bindgen_prelude::{Buffer, Either, JsObjectValue, Object, Undefined};
 use napi::{Env, JsString, Property, PropertyAttributes};
 use napi_derive::napi;
 
@@ -215,6 +215,63 @@ pub fn table_column(
                 .into_iter()
                 .map(str::to_owned)
                 .collect())
+        })
+    })
+}
+
+/// The row of a table whose key equals `key` (the first such row), or -1: one native call and a
+/// number back; the facade decodes the row's cells itself from [`table_cells`].
+#[napi]
+pub fn table_lookup(env: &Env, handle: u32, table: u32, key: String) -> napi::Result<f64> {
+    sync(env, |_control| {
+        with_table(handle, table, |view, _| {
+            Ok(view.lookup(key.as_bytes())?.map_or(-1.0, f64::from))
+        })
+    })
+}
+
+/// One column of [`TableCells`].
+#[napi(object, object_from_js = false)]
+pub struct CellColumn {
+    /// Byte position in `bytes` of the column's `length + 1` little-endian `u32` offsets (a
+    /// multiple of 4).
+    pub offsets: f64,
+    /// Byte position in `bytes` of the column's text; cell `r` is `text + o[r] .. text + o[r + 1]`.
+    pub text: f64,
+    /// True when the text is ASCII (cells decode as Latin-1).
+    pub ascii: bool,
+}
+
+/// A table's cells for decoding in JavaScript: its columns' offsets and text, checked (ascending
+/// offsets inside the text, every cell UTF-8), copied into a `Buffer` of its own.
+#[napi(object, object_from_js = false)]
+pub struct TableCells {
+    /// Every column's offsets and text, back to back.
+    pub bytes: Buffer,
+    /// Where each column starts in `bytes`, in column order.
+    pub columns: Vec<CellColumn>,
+}
+
+/// The checked cells of a table, for the facade to decode rows without a native call per row.
+/// Checking is linear in the table's size and done once per call; `ERR_MODFORGE_CORRUPT` when a
+/// cell is damaged.
+#[napi]
+pub fn table_cells(env: &Env, handle: u32, table: u32) -> napi::Result<TableCells> {
+    sync(env, |control| {
+        with_table(handle, table, |view, _| {
+            let section = view.cell_section(control)?;
+            Ok(TableCells {
+                bytes: Buffer::from(section.bytes.to_vec()),
+                columns: section
+                    .columns
+                    .iter()
+                    .map(|c| CellColumn {
+                        offsets: c.offsets as f64,
+                        text: c.text as f64,
+                        ascii: c.ascii,
+                    })
+                    .collect(),
+            })
         })
     })
 }

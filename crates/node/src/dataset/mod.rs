@@ -55,6 +55,8 @@ pub struct DatasetOptions {
     pub duplicates: Option<DuplicatePolicy>,
     /// Rows with more fields than the header; default `joinLast`.
     pub ragged: Option<RaggedPolicy>,
+    /// The CSV field delimiter: `,` (default), `;`, a tab or `|`.
+    pub delimiter: Option<String>,
 }
 
 impl DatasetOptions {
@@ -76,6 +78,16 @@ impl DatasetOptions {
             None | Some(RaggedPolicy::JoinLast) => dataset::RaggedPolicy::JoinLast,
             Some(RaggedPolicy::Error) => dataset::RaggedPolicy::Error,
         };
+        if let Some(delimiter) = self.delimiter {
+            options.delimiter = match delimiter.as_bytes() {
+                [byte] if dataset::DELIMITERS.contains(byte) => *byte,
+                _ => {
+                    return Err(NodeError::InvalidArg(format!(
+                        "option `delimiter` must be ',', ';', a tab or '|', got {delimiter:?}"
+                    )));
+                }
+            };
+        }
         Ok(options)
     }
 }
@@ -95,7 +107,7 @@ fn make_plan(
     control: &Control<'_>,
 ) -> Result<DatasetPlan, NodeError> {
     control.check()?;
-    let plan = dataset::DatasetPlan::new(options.resolve()?, tables.as_deref())?;
+    let plan = dataset::DatasetPlan::new_with(options.resolve()?, tables.as_deref(), control)?;
     Ok(DatasetPlan {
         plan: Arc::new(plan),
         inline: Arc::new(Mutex::new(tables)),
@@ -225,15 +237,20 @@ impl DatasetPlan {
         self.plan.path().map(|path| display(&path))
     }
 
-    /// Opens the snapshot on disk if it passes every check (off the main thread).
+    /// Opens the snapshot on disk if it passes every check (off the main thread); `cancel`
+    /// stops reading and validating it (the call then rejects with `ABORT_ERR`).
     #[napi(ts_return_type = "Promise<DatasetLoad>")]
-    pub fn load<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, DatasetLoad>> {
+    pub fn load<'env>(
+        &self,
+        env: &'env Env,
+        cancel: Option<&CancelFlag>,
+    ) -> napi::Result<PromiseRaw<'env, DatasetLoad>> {
         let plan = Arc::clone(&self.plan);
         promise(
             env,
             "dataset",
-            Call::new(None, None),
-            move |_control| Ok(plan.load()),
+            Call::new(cancel, None),
+            move |control| Ok(plan.load_with(control)?),
             |env, outcome| Ok(loaded(env, outcome)),
         )
     }
@@ -241,12 +258,13 @@ impl DatasetPlan {
     /// Opens the snapshot on disk if it passes every check, on the calling thread.
     #[napi]
     pub fn load_sync(&self, env: &Env) -> napi::Result<DatasetLoad> {
-        let outcome = sync(env, |_control| Ok(self.plan.load()))?;
+        let outcome = sync(env, |control| Ok(self.plan.load_with(control)?))?;
         Ok(loaded(env, outcome))
     }
 
     /// Builds from `tables` (or the tables given to the plan) and writes the snapshot, off the
-    /// main thread. Progress: stage `parse` then `write`. Write failures are reported in the result.
+    /// main thread. Progress: stages `parse` and `build` (rows), then `write` (bytes of the file).
+    /// Write failures are reported in the result.
     #[napi(ts_return_type = "Promise<DatasetBuilt>")]
     pub fn build<'env>(
         &self,
@@ -286,4 +304,37 @@ impl DatasetPlan {
         })?;
         Ok(built(env, opened))
     }
+}
+
+fn open_file(path: &str, control: &Control<'_>) -> Result<dataset::Dataset, NodeError> {
+    Ok(dataset::Dataset::open_file(
+        std::path::Path::new(path),
+        control,
+    )?)
+}
+
+/// Opens a dataset snapshot shipped with an application, by path and read-only: every container
+/// and structure check and the kind, no data version and no source (off the main thread).
+/// Rejects with `ERR_MODFORGE_IO` (missing), `ERR_MODFORGE_FORMAT` (another kind),
+/// `ERR_MODFORGE_CORRUPT`, `ERR_MODFORGE_INVALID_ARG` (a FIFO or device) or `ABORT_ERR`.
+#[napi(ts_return_type = "Promise<DatasetInfo>")]
+pub fn open_dataset_file<'env>(
+    env: &'env Env,
+    path: String,
+    cancel: Option<&CancelFlag>,
+) -> napi::Result<PromiseRaw<'env, DatasetInfo>> {
+    promise(
+        env,
+        "dataset",
+        Call::new(cancel, None),
+        move |control| open_file(&path, control),
+        |env, dataset| Ok(register(env, dataset)),
+    )
+}
+
+/// [`open_dataset_file`] on the calling thread.
+#[napi]
+pub fn open_dataset_file_sync(env: &Env, path: String) -> napi::Result<DatasetInfo> {
+    let dataset = sync(env, |control| open_file(&path, control))?;
+    Ok(register(env, dataset))
 }

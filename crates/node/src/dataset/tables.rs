@@ -19,6 +19,12 @@ pub fn tables_from_js(tables: &Object) -> Result<Tables, NodeError> {
     let names = Object::keys(tables)?;
     let mut converted = Vec::with_capacity(names.len());
     for name in names {
+        // A NUL cannot pass through N-API's property names (C strings), nor be a stored name.
+        if name.contains('\0') {
+            return Err(NodeError::InvalidArg(format!(
+                "table name {name:?} contains NUL"
+            )));
+        }
         let value: Unknown = tables.get_named_property(&name)?;
         // N-API failures here come from converting the caller's values (a `columns` that is not
         // an array of strings, ...): they describe bad input, not a bug.

@@ -26,6 +26,8 @@ pub enum TreeShape {
     Node,
     /// A game install: few folders, large sparse archives, many small files.
     Game,
+    /// A source repository: about six files per folder, folders nested up to 20 levels.
+    Source,
     /// Half node, a third game, the rest deep chains (the default).
     Mixed,
 }
@@ -37,6 +39,7 @@ impl From<TreeShape> for tree::Shape {
             TreeShape::Deep => tree::Shape::Deep,
             TreeShape::Node => tree::Shape::Node,
             TreeShape::Game => tree::Shape::Game,
+            TreeShape::Source => tree::Shape::Source,
             TreeShape::Mixed => tree::Shape::Mixed,
         }
     }

@@ -126,7 +126,7 @@ impl From<&icons::BuildReport> for BuildReport {
 
 /// Counters and state of a cache.
 #[napi(object, use_nullable = true, object_from_js = false)]
-pub struct CacheStats {
+pub struct IconCacheStats {
     /// The generation served.
     pub generation: f64,
     /// Icons in it.
@@ -159,7 +159,7 @@ pub struct CacheStats {
     pub last_build: Option<BuildReport>,
 }
 
-impl From<icons::CacheStats> for CacheStats {
+impl From<icons::CacheStats> for IconCacheStats {
     fn from(stats: icons::CacheStats) -> Self {
         let (validation, validation_error) = match stats.validation {
             icons::ValidationState::Pending => ("pending", None),
@@ -169,7 +169,7 @@ impl From<icons::CacheStats> for CacheStats {
             icons::ValidationState::Skipped => ("skipped", None),
             icons::ValidationState::Failed(why) => ("failed", Some(why)),
         };
-        CacheStats {
+        IconCacheStats {
             generation: stats.generation as f64,
             icons: stats.icons as f64,
             mapped: stats.mapped,
@@ -423,7 +423,7 @@ pub fn icon_cache_persist<'env>(
 
 /// Counters and state of cache `handle`.
 #[napi]
-pub fn icon_cache_stats(env: &Env, handle: u32) -> napi::Result<CacheStats> {
+pub fn icon_cache_stats(env: &Env, handle: u32) -> napi::Result<IconCacheStats> {
     sync(env, |_control| Ok(CACHES.get(handle)?.stats().into()))
 }
 

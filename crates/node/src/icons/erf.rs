@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use modforge_core::Control;
 use modforge_icons::{self as icons, FileAt, erf::Erf};
 use napi::Env;
-use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::bindgen_prelude::PromiseRaw;
 use napi_derive::napi;
 
 use crate::runtime::{Call, CancelFlag, NodeError, ProgressCallback, promise, sync};
@@ -190,19 +190,5 @@ pub fn erf_extract_sync(
 ) -> napi::Result<ErfExtracted> {
     sync(env, |control| {
         extract(&path, &out_dir, names.as_deref(), control)
-    })
-}
-
-/// Writes `data` as the file `path` through the store's atomic protocol (temp file, fsync,
-/// rename, folder fsync): the command line's output files.
-#[napi]
-pub fn write_file_atomic(env: &Env, path: String, data: Buffer) -> napi::Result<()> {
-    sync(env, |control| {
-        let hooks = modforge_store::Hooks {
-            control: *control,
-            ..Default::default()
-        };
-        modforge_store::write_plain(&PathBuf::from(&path), &data, &hooks)?;
-        Ok(())
     })
 }

@@ -31,6 +31,7 @@ fn run(
     let hooks = walk::Hooks {
         control: *control,
         paths,
+        path_interval: None,
     };
     Ok(walk::profile(Path::new(root), &options, &hooks)?)
 }

@@ -29,7 +29,8 @@ pub struct ProfileOptions {
     pub one_file_system: Option<bool>,
     /// Skip regular files smaller than this many bytes. Needs `stats`. Default 0.
     pub min_size: Option<f64>,
-    /// Follow symbolic links (loops are detected and reported as `ELOOP`). Default `false`.
+    /// Follow symbolic links, reading each folder once whatever the number of names reaching it
+    /// (as `du -L`); loops are reported as `ELOOP` errors and not counted. Default `false`.
     pub follow_symlinks: Option<bool>,
     /// Count the bytes of a hard-linked file for every name (`du -l`). Default `false`.
     pub count_hard_links: Option<bool>,

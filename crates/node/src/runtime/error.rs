@@ -190,6 +190,7 @@ categorized!(
     modforge_icons::Error,
     modforge_store::Error,
     modforge_gen::Error,
+    modforge_rom::Error,
 );
 
 /// The part of an `io::Error` message after the OS prefix, lower-case like libuv's messages.

@@ -116,6 +116,8 @@ const MIN_INTERVAL: Duration = Duration::from_millis(100);
 struct Throttle {
     last_sent: Option<Instant>,
     held: Option<ProgressEvent>,
+    /// The stage of `held`.
+    held_stage: Option<Stage>,
 }
 
 /// Forwards events at most about ten times a second, holding back the newest skipped one so that
@@ -134,19 +136,29 @@ impl ProgressSink {
         }
     }
 
-    /// Forwards `event` unless another one went out less than 100 ms ago (then it is held).
+    /// Forwards `event` unless another one went out less than 100 ms ago (then it is held). An
+    /// event of another stage than the held one first delivers the held one, so the last event
+    /// of every stage (the one reaching its total) reaches JavaScript.
     pub fn report(&self, event: &Progress<'_>) {
         let now = Instant::now();
         let mut throttle = self.lock();
+        if throttle.held_stage.is_some_and(|held| held != event.stage) {
+            throttle.held_stage = None;
+            if let Some(held) = throttle.held.take() {
+                self.channel.send(held);
+            }
+        }
         if throttle
             .last_sent
             .is_some_and(|at| now.duration_since(at) < MIN_INTERVAL)
         {
             throttle.held = Some(event.into());
+            throttle.held_stage = Some(event.stage);
             return;
         }
         throttle.last_sent = Some(now);
         throttle.held = None;
+        throttle.held_stage = None;
         drop(throttle);
         self.channel.send(event.into());
     }

@@ -89,10 +89,13 @@ pub fn plan_blob_sync(env: &Env, spec: SnapshotSpec) -> napi::Result<BlobPlan> {
     sync(env, |control| plan(spec, control))
 }
 
-fn load(inner: &(store::SnapshotId, store::Fingerprint)) -> BlobLoad {
+fn load(
+    inner: &(store::SnapshotId, store::Fingerprint),
+    control: &Control<'_>,
+) -> Result<BlobLoad, NodeError> {
     let (id, fingerprint) = inner;
     let path = display(&id.path());
-    match store::load(id, fingerprint) {
+    Ok(match store::load_with(id, fingerprint, control)? {
         Ok(snapshot) => BlobLoad {
             bytes: Some(Buffer::from(snapshot.payload().to_vec())),
             path,
@@ -103,7 +106,7 @@ fn load(inner: &(store::SnapshotId, store::Fingerprint)) -> BlobLoad {
             path,
             reason: Some(reason.into()),
         },
-    }
+    })
 }
 
 fn write(
@@ -138,15 +141,20 @@ impl BlobPlan {
         display(&self.inner.0.path())
     }
 
-    /// Loads the snapshot if it passes every check (off the main thread).
+    /// Loads the snapshot if it passes every check (off the main thread); `cancel` stops reading
+    /// and checksumming it (the call then rejects with `ABORT_ERR`).
     #[napi(ts_return_type = "Promise<BlobLoad>")]
-    pub fn load<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, BlobLoad>> {
+    pub fn load<'env>(
+        &self,
+        env: &'env Env,
+        cancel: Option<&CancelFlag>,
+    ) -> napi::Result<PromiseRaw<'env, BlobLoad>> {
         let inner = Arc::clone(&self.inner);
         promise(
             env,
             "store",
-            Call::new(None, None),
-            move |_control| Ok(load(&inner)),
+            Call::new(cancel, None),
+            move |control| load(&inner, control),
             |_env, load| Ok(load),
         )
     }
@@ -154,7 +162,7 @@ impl BlobPlan {
     /// Loads the snapshot if it passes every check, on the calling thread.
     #[napi]
     pub fn load_sync(&self, env: &Env) -> napi::Result<BlobLoad> {
-        sync(env, |_control| Ok(load(&self.inner)))
+        sync(env, |control| load(&self.inner, control))
     }
 
     /// Writes `bytes` atomically as the snapshot (off the main thread). Write failures are
@@ -183,4 +191,55 @@ impl BlobPlan {
         let put = sync(env, |control| write(&self.inner, &bytes, control))?;
         Ok(written(env, put))
     }
+}
+
+/// A blob snapshot opened by path ([`read_blob_file`]).
+#[napi(object, object_from_js = false)]
+pub struct BlobFile {
+    /// The payload.
+    pub bytes: Buffer,
+    /// The file's data version.
+    pub version: String,
+}
+
+fn read_file(path: &str, kind: Option<&str>, control: &Control<'_>) -> Result<BlobFile, NodeError> {
+    let snapshot = store::open_file(
+        std::path::Path::new(path),
+        kind.unwrap_or(store::BLOB_KIND),
+        control,
+    )?;
+    Ok(BlobFile {
+        bytes: Buffer::from(snapshot.payload().to_vec()),
+        version: snapshot.header().version.clone(),
+    })
+}
+
+/// Reads a snapshot shipped with an application, by path: every container check and the kind
+/// (default `blob`), no data version and no source (off the main thread). Rejects with
+/// `ERR_MODFORGE_IO` (missing), `ERR_MODFORGE_FORMAT` (another kind), `ERR_MODFORGE_CORRUPT`,
+/// `ERR_MODFORGE_INVALID_ARG` (a bad kind, a FIFO or device) or `ABORT_ERR`.
+#[napi(ts_return_type = "Promise<BlobFile>")]
+pub fn read_blob_file<'env>(
+    env: &'env Env,
+    path: String,
+    kind: Option<String>,
+    cancel: Option<&CancelFlag>,
+) -> napi::Result<PromiseRaw<'env, BlobFile>> {
+    promise(
+        env,
+        "store",
+        Call::new(cancel, None),
+        move |control| read_file(&path, kind.as_deref(), control),
+        |_env, file| Ok(file),
+    )
+}
+
+/// [`read_blob_file`] on the calling thread.
+#[napi]
+pub fn read_blob_file_sync(
+    env: &Env,
+    path: String,
+    kind: Option<String>,
+) -> napi::Result<BlobFile> {
+    sync(env, |control| read_file(&path, kind.as_deref(), control))
 }

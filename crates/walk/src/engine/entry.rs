@@ -262,7 +262,8 @@ impl Entry<'_> {
         self.depth
     }
 
-    /// Metadata (`None` when the walk runs without stats).
+    /// Metadata: `None` when the walk runs without stats, and for an entry whose metadata could
+    /// not be read (its error was reported first; the kind is then the listed one).
     pub fn meta(&self) -> Option<&Meta> {
         self.meta
     }

@@ -2,9 +2,11 @@
 //! hands every entry to a per-worker [`Visitor`]; the visitors' outputs are merged by the caller.
 //!
 //! Shape (after dua-core's walker, written for per-worker aggregation instead of a consumer thread):
-//! one pool per call with exactly `threads` workers on `crossbeam-deque` (a global injector for the
+//! one pool per call with up to `threads` workers on `crossbeam-deque` (a global injector for the
 //! root, one LIFO deque per worker so each worker goes depth-first, stealing from the others' old end,
-//! parking on a condition variable, termination when the count of pending jobs reaches zero).
+//! parking on a condition variable until a job is queued, termination when the count of pending jobs
+//! reaches zero). Workers start as work appears: a job queued while none is idle starts one more, so
+//! a small tree never starts hundreds of threads.
 //!
 //! Jobs are `ReadDir(dir)` and `Stat(dir, chunk of names)`. The lister of a directory takes each
 //! entry's kind from the listing (`d_type`), reads the metadata of subdirectories (and of followed
@@ -20,6 +22,11 @@
 //! at most one listed directory open (so its subdirectory, usually its next job, opens relative to
 //! it with `openat`), and a budget caps the directories open at once ([`MAX_OPEN_DIRS`], or a
 //! quarter of the soft `RLIMIT_NOFILE`), so `EMFILE` is not reached whatever the thread count.
+//!
+//! With `follow_symlinks`, each directory `(dev, ino)` is read once, in rounds (see the `follow`
+//! module: first the root's own tree, then the targets of the links met, and so on), so the report
+//! does not depend on the thread count.
+//!
 //! A directory whose path is longer than `PATH_MAX` is opened relative to its parent or, failing
 //! that, one component at a time: deep trees are walked completely (Linux and Apple systems; with
 //! std elsewhere such a directory is an `opendir` error).
@@ -74,7 +81,9 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+mod budget;
 mod entry;
+mod follow;
 mod pool;
 mod progress;
 mod sys;
@@ -116,7 +125,11 @@ pub struct WalkConfig {
     /// Read metadata of every entry; `false` = names only (metadata only for `d_type`-less file
     /// systems, directories under `one_file_system`/`follow_symlinks` and followed links).
     pub stats: bool,
-    /// Replace symbolic links by their targets; a link to an ancestor is not entered (`ELOOP` error).
+    /// Replace symbolic links by their targets and read each directory `(dev, ino)` once: a
+    /// directory met again under another name is visited, not read; one that leads back to the
+    /// folder holding it or an ancestor is a loop (an `ELOOP` error, not visited). Directories
+    /// are read in rounds, so the name each one is read under does not depend on the scheduling
+    /// (docs/profile.md, "Semantics").
     pub follow_symlinks: bool,
     /// Do not read directories on another device than the root.
     pub one_file_system: bool,
@@ -234,7 +247,9 @@ pub trait Visitor {
         true
     }
 
-    /// Called for the root and every admitted entry whose metadata (when needed) could be read.
+    /// Called for the root and every admitted entry whose kind is known: also for one whose
+    /// metadata could not be read (after [`Visitor::error`]; [`Entry::meta`] is then `None` and a
+    /// directory is not read), not for a loop under `follow_symlinks`.
     fn visit(&mut self, entry: &Entry<'_>) -> Result<Visit, Error>;
 
     /// Called when the listing of `dir` ended: `entries` names were listed (before `admit`), and
@@ -262,10 +277,11 @@ pub trait VisitorFactory: Sync {
     fn make(&self, worker: usize) -> Self::Visitor;
 }
 
-/// Walks `root` (resolved if it is a symbolic link) and returns the outputs of all workers, in worker
-/// order.
+/// Walks `root` (resolved if it is a symbolic link) and returns the outputs of the workers that ran
+/// (at least one, at most [`WalkConfig::resolved_threads`]; workers start as work appears), in
+/// worker order.
 ///
-/// Errors: the root cannot be stat'ed (`Io`, op `stat`) or is not a directory (`Io`, `ENOTDIR`);
+/// Errors: the root path contains a NUL byte ([`Error::InvalidArgument`]); the root cannot be stat'ed (`Io`, op `stat`) or is not a directory (`Io`, `ENOTDIR`);
 /// [`Error::Aborted`] when a control flag was set; the first error a visitor returned;
 /// [`Error::Internal`] when a worker panicked (the panic never escapes).
 pub fn walk<F: VisitorFactory>(
@@ -274,6 +290,13 @@ pub fn walk<F: VisitorFactory>(
     factory: &F,
     control: &WalkControl<'_>,
 ) -> Result<Vec<<F::Visitor as Visitor>::Output>, Error> {
+    if root.as_os_str().as_encoded_bytes().contains(&0) {
+        // No system call takes such a path; std would report it as an I/O error without errno.
+        return Err(Error::InvalidArgument(format!(
+            "the root path contains a NUL byte: {:?}",
+            root
+        )));
+    }
     let meta = fs::metadata(root).map_err(|source| Error::Io {
         path: root.to_path_buf(),
         op: ErrorOp::Stat,

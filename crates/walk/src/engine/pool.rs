@@ -1,26 +1,36 @@
-//! The per-call worker pool: deques, stealing, parking, termination and failure.
+//! The per-call worker pool: deques, stealing, parking, termination and failure
+//! (docs/profile.md, "Engine").
+//!
+//! Workers start on demand: the walk begins with one, and a job queued while no worker is idle asks
+//! for one more, up to the configured count. So a small tree never starts hundreds of threads, and
+//! many concurrent walks with a high thread count do not exhaust the process's threads. Starting is
+//! done by the thread that called the walk, which otherwise sleeps until the walk ends.
+//!
+//! An idle worker parks on a condition variable without a timeout. It is woken when a job is
+//! queued (one worker per job), when the walk completes and when it stops (failure, or a
+//! cancellation seen by any other worker). The check for work before parking and the check for
+//! sleepers after queuing are ordered by sequentially consistent fences, so a job queued while a
+//! worker goes to sleep is either seen by that worker or wakes it.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
+use super::budget::{Budget, OpenDir};
 use super::entry::{DirNode, Meta};
+use super::follow::Follow;
 use super::sys::NameChunk;
 use super::worker::WorkerCtx;
 use super::{Visitor, VisitorFactory, WalkConfig, WalkControl};
 use crate::error::Error;
 
-/// Longest a parked worker sleeps before looking at the flags again (bounds the reaction to an
-/// external cancel flag, which cannot notify the condition variable).
-const PARK_TIMEOUT: Duration = Duration::from_millis(5);
-
-/// Times an idle worker yields and looks again before it parks (a futex wake-up costs more than a
-/// stat chunk).
+/// Times an idle worker yields and looks again before it parks, when no more workers are awake
+/// than there are cores (a futex wake-up costs more than a stat chunk; with more workers awake than
+/// cores, yielding only takes the core from a worker that has work).
 const SPIN_ROUNDS: u32 = 16;
 
 /// A unit of work.
@@ -41,39 +51,59 @@ pub(crate) struct StatChunk {
     pub(crate) _open: Arc<OpenDir>,
 }
 
-/// One open directory, counted against [`super::MAX_OPEN_DIRS`] until dropped.
-pub(crate) struct OpenDir {
-    counter: Arc<AtomicUsize>,
+/// What finishing a job left to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Finished {
+    /// Other jobs are pending, or the walk is complete.
+    Done,
+    /// That was the last job of a round and links wait for the next one: the caller resolves the
+    /// round (see [`super::follow`]) and then calls [`Pool::finish_job`] again.
+    RoundOver,
 }
 
-impl Drop for OpenDir {
-    fn drop(&mut self) {
-        self.counter.fetch_sub(1, Ordering::AcqRel);
-    }
+/// Requests for more workers, served by the thread that runs the walk.
+struct Starts {
+    /// Workers asked for, the first included.
+    requested: usize,
+    /// The walk is over: no more workers are started.
+    closed: bool,
 }
 
 /// State shared by the workers of one walk.
 pub(crate) struct Pool<'a> {
     injector: Injector<Job>,
     stealers: Vec<Stealer<Job>>,
-    /// Jobs pushed and not yet finished; the walk is complete when it reaches 0.
+    /// Each worker's own deque, taken by the worker when it starts.
+    locals: Mutex<Vec<Option<Worker<Job>>>>,
+    /// Most workers of this walk.
+    max_workers: AtomicUsize,
+    /// Workers asked for (never above `max_workers`).
+    requested: AtomicUsize,
+    /// Workers running (started and not yet ended).
+    started: AtomicUsize,
+    /// Cores of the machine (for the spinning rule).
+    cores: usize,
+    /// Jobs pushed and not yet finished; a round is over when it reaches 0.
     pending: AtomicUsize,
     sleepers: AtomicUsize,
-    epoch: AtomicUsize,
     lock: Mutex<()>,
     wake: Condvar,
+    starts: Mutex<Starts>,
+    start_wanted: Condvar,
     complete: AtomicBool,
     failed: AtomicBool,
+    stopped: AtomicBool,
     error: Mutex<Option<Error>>,
     control: WalkControl<'a>,
-    open_dirs: Arc<AtomicUsize>,
-    open_budget: usize,
+    budget: Arc<Budget>,
+    follow: Option<Follow>,
 }
 
 impl<'a> Pool<'a> {
     /// Whether workers must stop: a failure or a control flag.
     pub(crate) fn should_stop(&self) -> bool {
         self.failed.load(Ordering::Relaxed)
+            || self.stopped.load(Ordering::Relaxed)
             || self
                 .control
                 .cancel
@@ -85,14 +115,39 @@ impl<'a> Pool<'a> {
         &self.control
     }
 
-    /// Queues a new job on the worker's own deque and wakes a parked worker if there is one.
+    /// The link-following state (`None` when links are not followed).
+    pub(crate) fn follow(&self) -> Option<&Follow> {
+        self.follow.as_ref()
+    }
+
+    /// Queues a new job on the worker's own deque and wakes a parked worker, or asks for a new one
+    /// when none is idle.
     pub(crate) fn push(&self, local: &Worker<Job>, job: Job) {
         self.pending.fetch_add(1, Ordering::SeqCst);
         local.push(job);
+        // Pairs with the fence in `park`: either the parking worker sees this job, or this load
+        // sees the parking worker.
+        fence(Ordering::SeqCst);
         if self.sleepers.load(Ordering::SeqCst) > 0 {
-            self.epoch.fetch_add(1, Ordering::SeqCst);
             let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
             self.wake.notify_one();
+        } else {
+            self.request_worker();
+        }
+    }
+
+    /// Asks the walk's thread for one more worker, unless all were asked for.
+    fn request_worker(&self) {
+        let max = self.max_workers.load(Ordering::Relaxed);
+        let asked = self
+            .requested
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            });
+        if asked.is_ok() {
+            let mut starts = self.starts.lock().unwrap_or_else(PoisonError::into_inner);
+            starts.requested += 1;
+            self.start_wanted.notify_one();
         }
     }
 
@@ -101,12 +156,21 @@ impl<'a> Pool<'a> {
         self.sleepers.load(Ordering::Relaxed) > 0
     }
 
-    /// Marks one job finished; the last one ends the walk.
-    pub(crate) fn finish_job(&self) {
-        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.complete.store(true, Ordering::SeqCst);
-            self.wake_all();
+    /// Marks one job finished. The last one completes the walk, or ends the round when links wait
+    /// for the next one ([`Finished::RoundOver`]: the caller then holds the walk open until it
+    /// calls this again).
+    pub(crate) fn finish_job(&self) -> Finished {
+        if self.pending.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return Finished::Done;
         }
+        if !self.should_stop() && self.follow.as_ref().is_some_and(Follow::has_put_aside) {
+            // Resolving the round counts as a job, so that nobody takes the walk for complete.
+            self.pending.fetch_add(1, Ordering::SeqCst);
+            return Finished::RoundOver;
+        }
+        self.complete.store(true, Ordering::SeqCst);
+        self.wake_all();
+        Finished::Done
     }
 
     /// Records the first failure and stops every worker.
@@ -121,48 +185,39 @@ impl<'a> Pool<'a> {
         self.wake_all();
     }
 
+    /// Stops every worker after a control flag was seen set (parked workers cannot see it).
+    pub(crate) fn halt(&self) {
+        if !self.stopped.swap(true, Ordering::SeqCst) {
+            self.wake_all();
+        }
+    }
+
     fn wake_all(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        self.wake.notify_all();
+        {
+            let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+            self.wake.notify_all();
+        }
+        {
+            let mut starts = self.starts.lock().unwrap_or_else(PoisonError::into_inner);
+            starts.closed = true;
+            self.start_wanted.notify_all();
+        }
+        self.budget.wake_all();
+    }
+
+    fn is_over(&self) -> bool {
+        self.complete.load(Ordering::SeqCst) || self.should_stop()
     }
 
     /// Takes a slot for one more open directory if the budget allows it now.
     pub(crate) fn try_open_dir(&self) -> Option<Arc<OpenDir>> {
-        let open = self.open_dirs.load(Ordering::Acquire);
-        (open < self.open_budget
-            && self
-                .open_dirs
-                .compare_exchange(open, open + 1, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok())
-        .then(|| {
-            Arc::new(OpenDir {
-                counter: Arc::clone(&self.open_dirs),
-            })
-        })
+        self.budget.try_take()
     }
 
     /// Takes a slot for one more open directory, waiting while the budget is used up.
     /// `None` when the walk stops meanwhile.
     pub(crate) fn open_dir(&self) -> Option<Arc<OpenDir>> {
-        loop {
-            let open = self.open_dirs.load(Ordering::Acquire);
-            if open < self.open_budget {
-                if self
-                    .open_dirs
-                    .compare_exchange_weak(open, open + 1, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    return Some(Arc::new(OpenDir {
-                        counter: Arc::clone(&self.open_dirs),
-                    }));
-                }
-            } else if self.should_stop() {
-                return None;
-            } else {
-                thread::sleep(Duration::from_micros(50));
-            }
-        }
+        self.budget.take(|| self.should_stop())
     }
 
     /// The next job for worker `me`: its own deque (newest first), then the injector, then the
@@ -178,7 +233,10 @@ impl<'a> Pool<'a> {
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
-            let n = self.stealers.len();
+            let n = self
+                .requested
+                .load(Ordering::Acquire)
+                .min(self.stealers.len());
             for offset in 1..n {
                 let Some(stealer) = self.stealers.get((me + offset) % n) else {
                     continue;
@@ -196,27 +254,36 @@ impl<'a> Pool<'a> {
     }
 
     fn has_visible_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        let n = self
+            .requested
+            .load(Ordering::Acquire)
+            .min(self.stealers.len());
+        !self.injector.is_empty() || self.stealers.iter().take(n).any(|s| !s.is_empty())
+    }
+
+    /// Whether an idle worker may spin a little before parking: no more workers awake than cores.
+    fn may_spin(&self) -> bool {
+        let awake = self
+            .started
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.sleepers.load(Ordering::Relaxed));
+        awake <= self.cores
     }
 
     /// Sleeps until new work may exist. `false` when the walk is over.
     fn park(&self) -> bool {
-        let epoch = self.epoch.load(Ordering::SeqCst);
+        let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.sleepers.fetch_add(1, Ordering::SeqCst);
-        let keep_going = if self.complete.load(Ordering::SeqCst) || self.should_stop() {
-            false
+        // Pairs with the fence in `push` (see there).
+        fence(Ordering::SeqCst);
+        if !self.is_over() && !self.has_visible_work() {
+            // Spurious wake-ups are fine: the caller looks for work again.
+            drop(self.wake.wait(guard));
         } else {
-            if !self.has_visible_work() {
-                let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-                if epoch == self.epoch.load(Ordering::SeqCst) {
-                    // Spurious wake-ups and timeouts are fine: the caller looks for work again.
-                    drop(self.wake.wait_timeout(guard, PARK_TIMEOUT));
-                }
-            }
-            true
-        };
+            drop(guard);
+        }
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
-        keep_going
+        !self.is_over()
     }
 }
 
@@ -230,42 +297,91 @@ pub(crate) fn run<F: VisitorFactory>(
 ) -> Result<Vec<<F::Visitor as Visitor>::Output>, Error> {
     let threads = config.resolved_threads();
     let locals: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_lifo()).collect();
+    let follow = config.follow_symlinks.then(Follow::new);
+    if let (Some(follow), Some(id)) = (&follow, root.file_id) {
+        follow.claim(id);
+    }
     let pool = Pool {
         injector: Injector::new(),
         stealers: locals.iter().map(Worker::stealer).collect(),
+        locals: Mutex::new(locals.into_iter().map(Some).collect()),
+        max_workers: AtomicUsize::new(threads),
+        requested: AtomicUsize::new(1),
+        started: AtomicUsize::new(0),
+        cores: thread::available_parallelism().map_or(1, |n| n.get()),
         pending: AtomicUsize::new(1),
         sleepers: AtomicUsize::new(0),
-        epoch: AtomicUsize::new(0),
         lock: Mutex::new(()),
         wake: Condvar::new(),
+        starts: Mutex::new(Starts {
+            requested: 1,
+            closed: false,
+        }),
+        start_wanted: Condvar::new(),
         complete: AtomicBool::new(false),
         failed: AtomicBool::new(false),
+        stopped: AtomicBool::new(false),
         error: Mutex::new(None),
         control: *control,
-        open_dirs: Arc::new(AtomicUsize::new(0)),
-        open_budget: open_dir_budget(),
+        budget: Budget::new(open_dir_budget()),
+        follow,
     };
     pool.injector.push(Job::Root(root, root_meta));
     if pool.should_stop() {
         return Err(Error::Aborted);
     }
 
-    let outputs: Vec<Option<<F::Visitor as Visitor>::Output>> = thread::scope(|scope| {
+    let outputs = thread::scope(|scope| {
         let pool = &pool;
-        let mut handles = Vec::with_capacity(threads);
-        for (index, local) in locals.into_iter().enumerate() {
-            let spawned = thread::Builder::new()
-                .name(format!("modforge-walk-{index}"))
-                .spawn_scoped(scope, move || {
-                    run_worker(pool, index, local, config, factory)
-                });
-            match spawned {
-                Ok(handle) => handles.push(handle),
-                Err(e) => pool.fail(Error::Internal(format!(
-                    "cannot start a walker thread: {e}"
-                ))),
+        let mut handles = Vec::new();
+        loop {
+            let wanted = {
+                let mut starts = pool.starts.lock().unwrap_or_else(PoisonError::into_inner);
+                while starts.requested == handles.len() && !starts.closed {
+                    starts = pool
+                        .start_wanted
+                        .wait(starts)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                if starts.closed {
+                    break;
+                }
+                starts.requested
+            };
+            while handles.len() < wanted {
+                let index = handles.len();
+                pool.started.fetch_add(1, Ordering::SeqCst);
+                let spawned = thread::Builder::new()
+                    .name(format!("modforge-walk-{index}"))
+                    .spawn_scoped(scope, move || {
+                        let output = run_worker(pool, index, config, factory);
+                        pool.started.fetch_sub(1, Ordering::SeqCst);
+                        output
+                    });
+                match spawned {
+                    Ok(handle) => handles.push(handle),
+                    Err(e) => {
+                        pool.started.fetch_sub(1, Ordering::SeqCst);
+                        if handles.is_empty() {
+                            pool.fail(Error::Internal(format!(
+                                "cannot start a walker thread: {e}"
+                            )));
+                        } else {
+                            // The process is short of threads: go on with those running.
+                            pool.max_workers.store(handles.len(), Ordering::SeqCst);
+                            pool.requested.store(handles.len(), Ordering::SeqCst);
+                        }
+                        break;
+                    }
+                }
+            }
+            if pool.max_workers.load(Ordering::SeqCst) == handles.len() {
+                // Every worker runs: nothing more to start.
+                break;
             }
         }
+        // Joined explicitly (not at the end of the scope), so that no worker thread exists any
+        // more when the walk returns.
         handles
             .into_iter()
             .map(|h| match h.join() {
@@ -275,7 +391,7 @@ pub(crate) fn run<F: VisitorFactory>(
                     None
                 }
             })
-            .collect()
+            .collect::<Vec<_>>()
     });
 
     let stopped = pool.failed.load(Ordering::SeqCst) || pool.should_stop();
@@ -286,7 +402,7 @@ pub(crate) fn run<F: VisitorFactory>(
     {
         return Err(error);
     }
-    if stopped {
+    if stopped || !pool.complete.load(Ordering::SeqCst) {
         return Err(Error::Aborted);
     }
     outputs
@@ -299,37 +415,51 @@ pub(crate) fn run<F: VisitorFactory>(
 fn run_worker<F: VisitorFactory>(
     pool: &Pool<'_>,
     index: usize,
-    local: Worker<Job>,
     config: &WalkConfig,
     factory: &F,
 ) -> Option<<F::Visitor as Visitor>::Output> {
+    let local = pool
+        .locals
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_mut(index)
+        .and_then(Option::take);
+    let Some(local) = local else {
+        pool.fail(Error::Internal(format!("walker {index} has no deque")));
+        return None;
+    };
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut ctx = WorkerCtx::new(pool, index, &local, config, factory.make(index));
         let mut idle_rounds = 0;
         loop {
             if pool.should_stop() {
+                pool.halt();
                 return None;
             }
             match pool.find_job(index, &local) {
                 Some(job) => {
                     idle_rounds = 0;
-                    let result = ctx.execute(job);
-                    pool.finish_job();
+                    let result = match (ctx.execute(job), pool.finish_job()) {
+                        (Ok(()), Finished::RoundOver) => ctx.next_round(),
+                        (result, _) => result,
+                    };
                     if let Err(e) = result {
                         pool.fail(e);
                         return None;
                     }
                 }
-                None if idle_rounds < SPIN_ROUNDS => {
+                None if idle_rounds < SPIN_ROUNDS && pool.may_spin() => {
                     idle_rounds += 1;
                     thread::yield_now();
-                    continue;
                 }
                 None => {
+                    idle_rounds = 0;
                     if let Err(e) = ctx.visitor_mut().pause() {
                         pool.fail(e);
                         return None;
                     }
+                    // A parked worker keeps no directory open: the budget goes to those working.
+                    ctx.release_recent();
                     if !pool.park() {
                         break;
                     }
@@ -337,6 +467,7 @@ fn run_worker<F: VisitorFactory>(
             }
         }
         if pool.should_stop() {
+            pool.halt();
             return None;
         }
         match ctx.into_visitor().finish() {
@@ -376,17 +507,8 @@ fn open_dir_budget() -> usize {
 
 #[cfg(unix)]
 fn soft_file_limit() -> Option<usize> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    #[allow(unsafe_code)]
-    // SAFETY: getrlimit writes one `rlimit` through a pointer to a live, properly aligned local.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    if rc != 0 {
-        return None;
-    }
-    usize::try_from(limit.rlim_cur).ok()
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    limit.current.and_then(|n| usize::try_from(n).ok())
 }
 
 #[cfg(not(unix))]

@@ -1,16 +1,18 @@
 //! Job execution on one worker: listing, stat chunks, following links.
 
 use std::ffi::OsStr;
-use std::fs;
 use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crossbeam_deque::Worker;
 
+use super::budget::OpenDir;
 use super::entry::{
-    Candidate, DirId, DirNode, Entry, EntryKind, Meta, dir_identity, push_rel_path,
+    Candidate, DirId, DirNode, Entry, EntryKind, FileId, Meta, dir_identity, push_rel_path,
 };
-use super::pool::{Job, OpenDir, Pool, StatChunk};
+use super::follow::{PutAside, Seen};
+use super::pool::{Finished, Job, Pool, StatChunk};
 use super::sys::{DirHandle, DirReader, Listed, NameChunk};
 use super::{Visit, Visitor, WalkConfig, WalkError};
 use crate::error::{Error, ErrorOp};
@@ -80,6 +82,11 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
 
     pub(crate) fn into_visitor(self) -> V {
         self.visitor
+    }
+
+    /// Closes the directory kept open since the last listing (before parking).
+    pub(crate) fn release_recent(&mut self) {
+        self.recent = None;
     }
 
     pub(crate) fn execute(&mut self, job: Job) -> Result<(), Error> {
@@ -173,12 +180,16 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
         };
         let mut count = 0u64;
         let mut complete = true;
-        while let Some(item) = reader.next_entry() {
+        let mut entries = reader.entries();
+        while let Some(item) = entries.next_entry() {
             if count % CHECK_EVERY == 0 && self.pool.should_stop() {
                 return Ok(());
             }
             let entry = match item {
+                Ok(entry) if entry.is_dot() => continue,
                 Ok(entry) => entry,
+                // Nothing was consumed: read again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     complete = false;
                     self.report(&dir, None, ErrorOp::Readdir, &e)?;
@@ -198,7 +209,8 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
             match job {
                 Job::Stat(chunk) if Arc::ptr_eq(&chunk.dir, &dir) => {
                     let result = self.stat_entries(&chunk.dir, &chunk.names);
-                    self.pool.finish_job();
+                    // This listing is itself a pending job: the count does not reach zero here.
+                    let _ = self.pool.finish_job();
                     result?;
                 }
                 other => {
@@ -246,7 +258,10 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
                 let meta = if needs_meta {
                     match entry.lstat() {
                         Ok(m) => Some(m),
-                        Err(e) => return self.report(dir, Some(entry.name()), ErrorOp::Lstat, &e),
+                        Err(e) => {
+                            self.report(dir, Some(entry.name()), ErrorOp::Lstat, &e)?;
+                            return self.visit_unstattable(dir, entry.name(), kind);
+                        }
                     }
                 } else {
                     None
@@ -299,6 +314,40 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
         followed: bool,
     ) -> Result<(), Error> {
         let dir = listing.dir;
+        let abs = dir.abs.join(name);
+        let file_id = meta
+            .as_ref()
+            .and_then(|m| dir_identity(&abs, m, self.config.follow_symlinks));
+        if let Some(sub) = self.enter_dir(dir, name, abs, meta, file_id, followed)? {
+            listing.subdirs.push(sub);
+        }
+        Ok(())
+    }
+
+    /// Visits a directory named `name` in `dir` and returns its node when it is to be read: within
+    /// the depth and device limits and, when links are followed, read by nobody yet (a directory
+    /// read under another name is visited, not read; one that is `dir` itself or one of its
+    /// ancestors is a loop: reported, not visited).
+    fn enter_dir(
+        &mut self,
+        dir: &Arc<DirNode>,
+        name: &OsStr,
+        abs: PathBuf,
+        meta: Option<Meta>,
+        file_id: Option<FileId>,
+        followed: bool,
+    ) -> Result<Option<Arc<DirNode>>, Error> {
+        let follow = self.pool.follow().zip(file_id);
+        let seen = follow.map_or(Seen::New, |(f, id)| f.seen(dir, id));
+        if seen == Seen::Loop {
+            let op = if followed {
+                ErrorOp::Stat
+            } else {
+                ErrorOp::Lstat
+            };
+            self.report(dir, Some(name), op, &crate::errno::symlink_loop())?;
+            return Ok(None);
+        }
         let depth = dir.depth + 1;
         let id = self.new_dir_id();
         self.scratch.clear();
@@ -315,12 +364,15 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
         };
         let visit = self.visitor.visit(&entry)?;
         let same_device = !self.config.one_file_system || same_device_as_root(dir, meta.as_ref());
-        if visit == Visit::Enter && self.reads_depth(depth) && same_device {
-            let abs = dir.abs.join(name);
-            let file_id = meta
-                .as_ref()
-                .and_then(|m| dir_identity(&abs, m, self.config.follow_symlinks));
-            listing.subdirs.push(Arc::new(DirNode {
+        let read = visit == Visit::Enter
+            && self.reads_depth(depth)
+            && same_device
+            && seen == Seen::New
+            // Two names of one directory without a link between them (a bind mount) race here:
+            // the first claims it.
+            && follow.is_none_or(|(f, id)| f.claim(id));
+        Ok(read.then(|| {
+            Arc::new(DirNode {
                 abs,
                 rel,
                 depth,
@@ -328,49 +380,88 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
                 file_id,
                 via_link: followed,
                 parent: Some(Arc::clone(dir)),
-            }));
+            })
+        }))
+    }
+
+    /// Resolves the rounds of a walk that follows links (see [`super::follow`]): called when the
+    /// last job of a round finished and links were put aside. Each target nobody read meanwhile is
+    /// read under the first link of its group; the other links are visited as further names.
+    pub(crate) fn next_round(&mut self) -> Result<(), Error> {
+        loop {
+            let links = self
+                .pool
+                .follow()
+                .map(|f| f.take_round())
+                .unwrap_or_default();
+            for link in links {
+                let PutAside {
+                    parent,
+                    name,
+                    path,
+                    meta,
+                    id,
+                } = link;
+                if let Some(sub) =
+                    self.enter_dir(&parent, &name, path, Some(meta), Some(id), true)?
+                {
+                    self.pool.push(self.local, Job::ReadDir(sub));
+                }
+            }
+            if self.pool.finish_job() == Finished::Done {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// A symbolic link under `follow_symlinks`: replaced by its target, unless the target is missing
-    /// (counted as a link, no error), unreadable (error `stat`, counted as a link) or a directory
-    /// that is one of the link's ancestors (error `stat` `ELOOP`, counted as a link).
+    /// (counted as a link, no error) or unreadable (error `stat`, counted as a link). A target
+    /// directory is a loop when it holds the link (not counted, error `stat` `ELOOP`), another name
+    /// when it was read already (visited, not read), and otherwise put aside for the next round
+    /// (see [`super::follow`]).
     fn follow(&mut self, listing: &mut Listing<'_>, entry: &Listed<'_>) -> Result<(), Error> {
         let dir = listing.dir;
         let name = entry.name();
-        let target_path = dir.abs.join(name);
-        match fs::metadata(&target_path) {
-            Ok(m) => {
-                let meta = Meta::from_std(&m);
-                if meta.kind != EntryKind::Dir {
-                    let visited = Entry {
-                        parent: Some(dir),
-                        name,
-                        kind: meta.kind,
-                        depth: dir.depth + 1,
-                        meta: self.config.stats.then_some(&meta),
-                        followed: true,
-                        dir: None,
-                    };
-                    return self.visitor.visit(&visited).map(drop);
-                }
-                let looped = dir_identity(&target_path, &meta, true)
-                    .is_some_and(|id| dir.has_ancestor_or_self(id));
-                if !looped {
-                    return self.visit_dir(listing, name, Some(meta), true);
-                }
-                self.report(
-                    dir,
-                    Some(name),
-                    ErrorOp::Stat,
-                    &crate::errno::symlink_loop(),
-                )?;
+        let meta = match entry.stat_target() {
+            Ok(meta) => meta,
+            Err(e) if is_dangling(&e) => return self.visit_link_itself(dir, entry),
+            Err(e) => {
+                self.report(dir, Some(name), ErrorOp::Stat, &e)?;
+                return self.visit_link_itself(dir, entry);
             }
-            Err(e) if is_dangling(&e) => {}
-            Err(e) => self.report(dir, Some(name), ErrorOp::Stat, &e)?,
+        };
+        if meta.kind != EntryKind::Dir {
+            let visited = Entry {
+                parent: Some(dir),
+                name,
+                kind: meta.kind,
+                depth: dir.depth + 1,
+                meta: self.config.stats.then_some(&meta),
+                followed: true,
+                dir: None,
+            };
+            return self.visitor.visit(&visited).map(drop);
         }
-        self.visit_link_itself(dir, entry)
+        let path = dir.abs.join(name);
+        let file_id = dir_identity(&path, &meta, true);
+        let readable = self.reads_depth(dir.depth + 1)
+            && (!self.config.one_file_system || same_device_as_root(dir, Some(&meta)));
+        if let (Some(follow), Some(id), true) = (self.pool.follow(), file_id, readable) {
+            if follow.seen(dir, id) == Seen::New {
+                follow.put_aside(PutAside {
+                    parent: Arc::clone(dir),
+                    name: name.to_os_string(),
+                    path,
+                    meta,
+                    id,
+                });
+                return Ok(());
+            }
+        }
+        if let Some(sub) = self.enter_dir(dir, name, path, Some(meta), file_id, true)? {
+            listing.subdirs.push(sub);
+        }
+        Ok(())
     }
 
     /// Visits a symbolic link as itself (own metadata).
@@ -379,7 +470,10 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
         let meta = if self.config.stats {
             match entry.lstat() {
                 Ok(m) => Some(m),
-                Err(e) => return self.report(dir, Some(name), ErrorOp::Lstat, &e),
+                Err(e) => {
+                    self.report(dir, Some(name), ErrorOp::Lstat, &e)?;
+                    return self.visit_unstattable(dir, name, EntryKind::Symlink);
+                }
             }
         } else {
             None
@@ -396,18 +490,51 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
         self.visitor.visit(&visited).map(drop)
     }
 
+    /// Visits an entry whose metadata could not be read (the error is reported by the caller): it
+    /// counts with the kind its listing gave, as `find` lists it, without metadata, and a
+    /// directory among them is not read (docs/profile.md, "Semantics").
+    fn visit_unstattable(
+        &mut self,
+        dir: &DirNode,
+        name: &OsStr,
+        kind: EntryKind,
+    ) -> Result<(), Error> {
+        let rel;
+        let dir_info = if kind == EntryKind::Dir {
+            self.scratch.clear();
+            push_rel_path(&mut self.scratch, &dir.rel, name);
+            rel = (self.new_dir_id(), Arc::<str>::from(self.scratch.as_str()));
+            Some((rel.0, &rel.1))
+        } else {
+            None
+        };
+        let visited = Entry {
+            parent: Some(dir),
+            name,
+            kind,
+            depth: dir.depth + 1,
+            meta: None,
+            followed: false,
+            dir: dir_info,
+        };
+        self.visitor.visit(&visited).map(drop)
+    }
+
     /// Reads the metadata of non-directory entries of `dir` and visits them.
     fn stat_entries(&mut self, dir: &Arc<DirNode>, names: &NameChunk) -> Result<(), Error> {
         let depth = dir.depth + 1;
         let mut seen = 0u64;
-        names.for_each(|name, meta| {
+        names.for_each(|name, listed_kind, meta| {
             seen += 1;
             if seen % CHECK_EVERY == 0 && self.pool.should_stop() {
                 return Err(Error::Aborted);
             }
             let meta = match meta {
                 Ok(m) => m,
-                Err(e) => return self.report(dir, Some(name), ErrorOp::Lstat, &e),
+                Err(e) => {
+                    self.report(dir, Some(name), ErrorOp::Lstat, &e)?;
+                    return self.visit_unstattable(dir, name, listed_kind);
+                }
             };
             // A directory here was created under the same name after the listing: visited, not read.
             let rel;

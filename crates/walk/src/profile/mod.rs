@@ -41,7 +41,8 @@ pub struct ProfileOptions {
     pub one_file_system: bool,
     /// Regular files smaller than this (apparent bytes) are skipped; requires `stats`.
     pub min_size: u64,
-    /// Replace symbolic links by their targets (loops are reported as `ELOOP` errors).
+    /// Replace symbolic links by their targets, reading each directory `(dev, ino)` once (as
+    /// `du -L`); loops are reported as `ELOOP` errors and not counted (docs/profile.md, "Semantics").
     pub follow_symlinks: bool,
     /// Add the bytes of every name of a hard-linked file (as `du -l`).
     pub count_hard_links: bool,
@@ -87,8 +88,8 @@ const PLATFORM_HAS_INODES: bool = cfg!(unix);
 /// Profiles the tree under `root` (resolved if it is a symbolic link).
 ///
 /// Errors: the root is missing ([`Error::Io`], `ENOENT`) or not a directory (`ENOTDIR`), also when
-/// not strict; invalid options ([`Error::InvalidArgument`]: a bad glob, `threads` above 512,
-/// `min_size` without `stats`); the cancel flag or a path consumer stopped the walk
+/// not strict; invalid arguments ([`Error::InvalidArgument`]: a root path with a NUL byte, a bad
+/// glob, `threads` above 512, `min_size` without `stats`); the cancel flag or a path consumer stopped the walk
 /// ([`Error::Aborted`]); the first error in `strict` mode ([`Error::Io`] with the absolute path);
 /// a panic in a worker or callback ([`Error::Internal`]; panics never escape).
 pub fn profile(
@@ -143,6 +144,9 @@ fn run(root: &Path, options: &ProfileOptions, hooks: &Hooks<'_>) -> Result<Profi
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i128),
         paths: hooks.paths,
+        path_interval: hooks
+            .path_interval
+            .unwrap_or(crate::hooks::PATH_BATCH_INTERVAL),
         progress: None,
     };
     if hooks.control.is_cancelled() {

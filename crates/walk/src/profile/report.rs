@@ -45,7 +45,7 @@ pub struct Totals {
     pub files: u64,
     /// Directories, the root included.
     pub dirs: u64,
-    /// Symbolic links (not followed, or whose target is missing or looped).
+    /// Symbolic links (not followed, or whose target is missing or cannot be read).
     pub symlinks: u64,
     /// FIFOs, sockets, devices.
     pub other: u64,

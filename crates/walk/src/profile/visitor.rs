@@ -16,9 +16,6 @@ use crate::engine::{
 use crate::error::Error;
 use crate::hooks::{PATH_BATCH_MAX, PathBatch};
 
-/// A path batch is flushed when it is this old.
-const PATH_BATCH_AGE: Duration = Duration::from_millis(100);
-
 /// Counters are published to the progress slot every this many counted entries.
 const PUBLISH_EVERY: u64 = 64;
 
@@ -40,6 +37,8 @@ pub(crate) struct Settings<'a> {
     /// Start of the walk, nanoseconds since the Unix epoch.
     pub(crate) now_ns: i128,
     pub(crate) paths: Option<&'a (dyn Fn(PathBatch) -> bool + Sync)>,
+    /// A path batch that is not full is handed over when it is this old.
+    pub(crate) path_interval: Duration,
     pub(crate) progress: Option<&'a [ProgressSlot]>,
 }
 
@@ -266,7 +265,8 @@ impl<'a> ProfileVisitor<'a> {
     fn file_selected(&mut self, entry: &Entry<'_>, raw_ext: Option<&[u8]>) -> bool {
         (self.s.include.is_empty() || self.included(entry))
             && (self.s.extensions.is_empty() || self.s.extensions.selects(raw_ext))
-            && entry.meta().is_none_or(|m| m.apparent >= self.s.min_size)
+            // a file whose size could not be read does not pass a size limit
+            && entry.meta().map_or(self.s.min_size == 0, |m| m.apparent >= self.s.min_size)
     }
 
     fn count_kind(&mut self, kind: EntryKind, depth: u32) {
@@ -385,7 +385,9 @@ impl<'a> ProfileVisitor<'a> {
                 .push(meta.apparent);
         }
         let len = batch.batch.paths.len();
-        if len >= PATH_BATCH_MAX || (len % 256 == 0 && batch.started.elapsed() >= PATH_BATCH_AGE) {
+        if len >= PATH_BATCH_MAX
+            || (len % 256 == 0 && batch.started.elapsed() >= self.s.path_interval)
+        {
             self.flush_paths()?;
         }
         Ok(())

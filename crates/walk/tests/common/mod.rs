@@ -111,7 +111,19 @@ pub fn du(args: &[&str], root: &Path) -> u64 {
 
 /// Entries `find root <filter>` lists (counted with `-printf .`, safe for names with newlines).
 pub fn find_count(root: &Path, filter: &[&str]) -> u64 {
-    let mut cmd = Command::new("find");
+    find_as(&[], root, filter)
+}
+
+/// [`find_count`] as the given user prefix (`&[]` = this process's user).
+pub fn find_as(prefix: &[&str], root: &Path, filter: &[&str]) -> u64 {
+    let mut cmd = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg("find");
+            c
+        }
+        None => Command::new("find"),
+    };
     cmd.arg(root).args(filter).args(["-printf", "."]);
     output(&mut cmd).len() as u64
 }

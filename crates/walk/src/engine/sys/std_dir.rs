@@ -29,6 +29,11 @@ impl DirReader {
         Arc::new(DirHandle)
     }
 
+    /// The entries of the directory, read on demand (the reader itself).
+    pub(crate) fn entries(&mut self) -> &mut Self {
+        self
+    }
+
     /// The next entry, `None` at the end, `Some(Err)` when reading failed.
     pub(crate) fn next_entry(&mut self) -> Option<io::Result<Listed<'_>>> {
         let entry = match self.inner.next()? {
@@ -59,6 +64,11 @@ impl Listed<'_> {
         &self.name
     }
 
+    /// `.` or `..` (std never lists them).
+    pub(crate) fn is_dot(&self) -> bool {
+        false
+    }
+
     /// The kind from the listing.
     pub(crate) fn kind(&mut self) -> io::Result<EntryKind> {
         Ok(EntryKind::of(self.entry.file_type()?))
@@ -72,6 +82,11 @@ impl Listed<'_> {
     /// Own metadata (links not followed).
     pub(crate) fn lstat(&self) -> io::Result<Meta> {
         Ok(Meta::from_std(&self.entry.metadata()?))
+    }
+
+    /// The metadata of what the entry leads to (symbolic links followed).
+    pub(crate) fn stat_target(&self) -> io::Result<Meta> {
+        Ok(Meta::from_std(&fs::metadata(self.entry.path())?))
     }
 
     /// `FILE_ATTRIBUTE_HIDDEN` (free on Windows: the enumeration carries the attributes).
@@ -105,14 +120,15 @@ impl NameChunk {
         self.entries.is_empty()
     }
 
-    /// Calls `f` with each name and its metadata (or the error reading it), stopping at the first
-    /// `Err` of `f`.
+    /// Calls `f` with each name, its listed kind and its metadata (or the error reading it),
+    /// stopping at the first `Err` of `f`.
     pub(crate) fn for_each<E>(
         &self,
-        mut f: impl FnMut(&OsStr, io::Result<Meta>) -> Result<(), E>,
+        mut f: impl FnMut(&OsStr, EntryKind, io::Result<Meta>) -> Result<(), E>,
     ) -> Result<(), E> {
         for (entry, name) in &self.entries {
-            f(name, entry.metadata().map(|m| Meta::from_std(&m)))?;
+            let kind = entry.file_type().map_or(EntryKind::Other, EntryKind::of);
+            f(name, kind, entry.metadata().map(|m| Meta::from_std(&m)))?;
         }
         Ok(())
     }
