@@ -4,7 +4,7 @@
  *
  * The public entry: every capability's functions and types. Each capability is also its own
  * entry point (`modforge/profile`, `modforge/store`, `modforge/dataset`, `modforge/generate`,
- * `modforge/overlay`, `modforge/rom`),
+ * `modforge/overlay`, `modforge/rom`, `modforge/icons`),
  * which loads only that part.
  *
  * Every error thrown or rejected carries a stable `code` (see {@link ErrorCode}). Promise-returning
@@ -18,3 +18,4 @@ export * from './src/dataset'
 export * from './src/generate'
 export * from './src/overlay'
 export * from './src/rom'
+export * from './src/icons'

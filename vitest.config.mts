@@ -10,7 +10,7 @@ export default defineConfig({
     // builds it first), through the same entry points as the `exports` map of package.json.
     alias: [
       { find: /^modforge$/, replacement: resolve(dist, 'index.js') },
-      { find: /^modforge\/(profile|store|dataset|generate|overlay|rom)$/, replacement: resolve(dist, 'src/$1.js') },
+      { find: /^modforge\/(profile|store|dataset|generate|overlay|rom|icons)$/, replacement: resolve(dist, 'src/$1.js') },
     ],
   },
   test: {

@@ -34,7 +34,7 @@ describe('the modforge command', () => {
   it('prints help for the command and every subcommand', () => {
     const top = modforge('--help')
     expect(top.code).toBe(0)
-    for (const name of ['profile', 'store', 'generate', 'overlay', 'wad', 'rom', 'hal', 'demo']) {
+    for (const name of ['profile', 'store', 'generate', 'overlay', 'wad', 'rom', 'hal', 'icons', 'erf', 'demo']) {
       expect(top.stdout).toContain(name)
       const sub = modforge(name, '--help')
       expect(sub.code).toBe(0)
@@ -129,6 +129,9 @@ describe('the modforge command', () => {
     expect(result.stdout).toContain('4. SNES ROM reader')
     expect(result.stdout).toMatch(/120 of 120 generated blocks at their exact offset and length/)
     expect(result.stdout).toMatch(/header "MODFORGE DEMO SA1 4M": sa1, map mode \$23, chipset \$35, checksum 0x[0-9A-F]{4} valid/)
+    expect(result.stdout).toContain('5. NWN2 icons')
+    expect(result.stdout).toMatch(/warm start in a fresh process: open \+ first icon .* \(rebuilt: false\)/)
+    expect(result.stdout).toMatch(/contact sheet of 64 icons/)
     expect(result.stdout).toMatch(/done in/)
   }, 300_000)
 })

@@ -51,7 +51,7 @@ describe.runIf(onLinuxX64 && isGlibc())('the packed package (npm run pack:local)
     const script = `
       const { profileSync } = require('modforge')
       const { profile } = require('modforge/profile')
-      const subpaths = ['store', 'dataset', 'generate', 'overlay', 'rom'].map((name) => Object.keys(require('modforge/' + name)).length)
+      const subpaths = ['store', 'dataset', 'generate', 'overlay', 'rom', 'icons'].map((name) => Object.keys(require('modforge/' + name)).length)
       const report = profileSync(${JSON.stringify(join(ROOT, 'crates'))}, { stats: false })
       process.stdout.write(JSON.stringify({ files: report.totals.files, dirs: report.totals.dirs, profile: typeof profile, subpaths }))
     `

@@ -190,6 +190,67 @@ async function romStep(context: CommandContext, root: string): Promise<void> {
   }
 }
 
+async function iconsStep(context: CommandContext, root: string): Promise<void> {
+  const { generateInstall } = require('../src/generate') as typeof import('../src/generate')
+  const { IconCache } = require('../src/icons') as typeof import('../src/icons')
+  const { native } = require('../src/internal/native') as typeof import('../src/internal/native')
+  const { signal } = context
+  context.out('\n5. NWN2 icons (resource index and WebP icon cache)')
+  const install = await timed(context, 'generate a small NWN2 install (seed 1)', () => generateInstall(join(root, 'nwn2'), { seed: 1, signal }))
+  const g = install.result
+  const discover = { gameDir: g.gameDir, userDir: g.userDir, module: g.module, campaign: g.campaign, workshopDirs: [g.workshopRoot] }
+  const cacheDir = join(root, 'icon-cache')
+  const line = new ProgressLine()
+  const cold = await timed(context, 'cold build: index, decode, encode, write', async () => {
+    try {
+      return await IconCache.open({ discover, cacheDir, signal, onProgress: (event) => line.update(() => formatProgress(event)) })
+    } finally {
+      line.clear()
+    }
+  })
+  const cache = cold.result
+  const report = cache.stats().lastBuild!
+  context.out(
+    `  -> ${formatCount(report.icons)} icons from ${formatCount(cache.discovery?.sources.length ?? 0)} sources, ` +
+      `${formatCount(report.failed.length)} failed; ${formatBytes(cache.stats().bytes)} in ${cache.stats().path}`,
+  )
+  // Warm start in a fresh process: open the file and serve the first icon.
+  const script = `
+    const { IconCache } = require(${JSON.stringify(join(__dirname, '..', 'index.js'))})
+    const started = process.hrtime.bigint()
+    const cache = IconCache.openSync({ discover: ${JSON.stringify(discover)}, cacheDir: ${JSON.stringify(cacheDir)} })
+    const icon = cache.getIcon(${JSON.stringify(g.icons[0].name)})
+    const ms = Number(process.hrtime.bigint() - started) / 1e6
+    process.stdout.write(JSON.stringify({ ms, built: cache.stats().lastBuild !== null, bytes: icon.data.length }))
+  `
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+  if (child.status !== 0) throw new Error(`the warm-start process failed: ${child.stderr.trim()}`)
+  const warm = JSON.parse(child.stdout) as { ms: number; built: boolean; bytes: number }
+  context.out(`  -> warm start in a fresh process: open + first icon ${formatDuration(warm.ms)} (rebuilt: ${warm.built})`)
+  const shadowed = g.icons.filter((icon) => icon.places > 1).slice(0, 4)
+  for (const expected of shadowed) {
+    const places = cache.whereIs(expected.name)
+    const icon = cache.getIcon(expected.name)!
+    context.out(
+      `  -> ${expected.name}: ${icon.width}x${icon.height} from ${icon.source} (${places[0].entry}); ` +
+        `shadows ${places.slice(1).map((p) => `${p.source}:${p.entry}`).join(', ')}`,
+    )
+  }
+  const rounds = 100_000
+  const names = g.icons.map((icon) => icon.name)
+  const lookups = await timed(context, `${formatCount(rounds)} getIcon calls`, async () => {
+    let bytes = 0
+    for (let i = 0; i < rounds; i += 1) bytes += cache.getIcon(names[(i * 7919) % names.length])!.data.length
+    return bytes
+  })
+  context.out(`  -> ${formatDuration(lookups.ms / rounds)} per getIcon (a Buffer view of the mapped file)`)
+  const sheet = await cache.contactSheet({ limit: 64 })
+  const sheetPath = join(root, 'icons-sheet.png')
+  native.writeFileAtomic(sheetPath, sheet.data)
+  context.out(`  -> contact sheet of ${sheet.cells.length} icons (${sheet.width}x${sheet.height} PNG) written to ${sheetPath}`)
+  cache.close()
+}
+
 /** `modforge demo`. */
 export const demoCommand = command({
   summary: 'run every capability on generated sample data and show the timings',
@@ -200,10 +261,17 @@ export const demoCommand = command({
     '     awkward names) and profiles it, full and names-only\n' +
     '  2. store: generates a CSV data set (19 tables, ~12.5k rows), builds its snapshot, reopens it\n' +
     '     from disk and looks keys up\n' +
-    '  3. overlay: generates a League install with folder, fantome and modpkg mods, builds the\n' +
-    '     overlay, rebuilds with nothing changed, edits one mod and rebuilds incrementally\n' +
-    '  4. rom: generates a 4 MiB SA-1 ROM, detects its header, scans it and writes 100 thumbnails as\n' +
-    '     one PNG sheet',
+    '  3. overlay: generates a League install with folder, fantome and modpkg mods, builds the
+' +
+    '     overlay, rebuilds with nothing changed, edits one mod and rebuilds incrementally
+' +
+    '  4. rom: generates a 4 MiB SA-1 ROM, detects its header, scans it and writes 100 thumbnails as
+' +
+    '     one PNG sheet
+' +
+    '  5. icons: generates a small NWN2 install, builds the icon cache cold, starts warm in a fresh
+' +
+    '     process, looks icons up with their sources and writes a contact sheet',
   options: {
     keep: flag('keep the temporary folder'),
     entries: integer('entries of the generated tree (default 20000)', { placeholder: 'N', min: 1 }),
@@ -218,6 +286,7 @@ export const demoCommand = command({
       await storeStep(context, root)
       await overlayStep(context, root)
       await romStep(context, root)
+      await iconsStep(context, root)
     } finally {
       if (!options.keep) {
         // The generated tree contains folders without permissions; make them removable first.

@@ -9,7 +9,16 @@ import { native } from './internal/native'
 import { boolean, func, integer, oneOf, optional, options, promiseOnly, signal, string, type Schema } from './internal/validate'
 import type { ProgressListener } from './progress'
 
-export type { DatasetGeneratorOptions, GeneratedDataset, GeneratedTable, TreeOptions, TreeSummary } from '../binding'
+export type {
+  DatasetGeneratorOptions,
+  ExpectedIcon,
+  GeneratedDataset,
+  GeneratedInstall,
+  GeneratedTable,
+  InstallOptions,
+  TreeOptions,
+  TreeSummary,
+} from '../binding'
 
 /** Options of {@link generateTree}. */
 export interface GenerateTreeOptions extends binding.TreeOptions {
@@ -127,4 +136,38 @@ export async function generateLeague(dir: string, options?: GenerateLeagueOption
 export function generateLeagueSync(dir: string, options?: binding.LeagueGeneratorOptions): binding.GeneratedLeague {
   const target = string(dir, 'generateLeagueSync(): dir')
   return native.generateLeagueSync(target, LEAGUE_SYNC_OPTIONS(options, 'generateLeagueSync(): options'))
+const INSTALL: Schema<binding.InstallOptions> = {
+  preset: optional(oneOf('small', 'bench')),
+  seed: optional(integer(0, 2 ** 32 - 1)),
+  upscaled: optional(oneOf('bc7', 'dxt5')),
+}
+
+/** Options of {@link generateInstall}. */
+export interface GenerateInstallOptions extends binding.InstallOptions {
+  /** Stops before generating starts; the Promise rejects with `ABORT_ERR`. */
+  signal?: AbortSignal
+}
+
+const INSTALL_OPTIONS = options<GenerateInstallOptions>({ ...INSTALL, signal: optional(signal) })
+const INSTALL_SYNC_OPTIONS = options<binding.InstallOptions & { signal?: undefined }>({
+  ...INSTALL,
+  signal: promiseOnly('generateInstall'),
+})
+
+/**
+ * Generates a seeded synthetic Neverwinter Nights 2 install under `dir`: `game/` (Data zips with
+ * patch zips, `UI/default` and `UI/upscaled` icons in every TGA and DDS variant, an override,
+ * HAKs, a module listing them, a campaign), `user/` (override, HAKs) and Workshop items. The
+ * result lists the expected winning source of every icon.
+ */
+export async function generateInstall(dir: string, options?: GenerateInstallOptions): Promise<binding.GeneratedInstall> {
+  const target = string(dir, 'generateInstall(): dir')
+  const { signal: abort, ...rest } = INSTALL_OPTIONS(options, 'generateInstall(): options')
+  return cancellable(abort, (call) => native.generateInstall(target, rest, call.cancel))
+}
+
+/** {@link generateInstall} on the calling thread. */
+export function generateInstallSync(dir: string, options?: binding.InstallOptions): binding.GeneratedInstall {
+  const target = string(dir, 'generateInstallSync(): dir')
+  return native.generateInstallSync(target, INSTALL_SYNC_OPTIONS(options, 'generateInstallSync(): options'))
 }

@@ -8,6 +8,7 @@
 
 mod dataset;
 mod generate;
+mod icons;
 mod overlay;
 mod profile;
 mod rom;

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use memmap2::Mmap;
+use memmap2::{Mmap, MmapMut, MmapOptions};
 use modforge_core::Control;
 
 use crate::error::Error;
@@ -128,6 +128,9 @@ pub(crate) enum Contents {
     Owned(Vec<u8>),
     /// Memory-mapped (read-only).
     Mapped(Mmap),
+    /// Memory-mapped privately and writable (copy-on-write): writes through the mapping stay in
+    /// this process's memory and never reach the file.
+    MappedPrivate(MmapMut),
 }
 
 impl Contents {
@@ -136,6 +139,7 @@ impl Contents {
         match self {
             Contents::Owned(vec) => vec,
             Contents::Mapped(map) => map,
+            Contents::MappedPrivate(map) => map,
         }
     }
 }
@@ -182,6 +186,21 @@ pub(crate) fn contents(
         }
     }
     Ok(Contents::Owned(bytes))
+}
+
+/// Maps a whole regular file privately and writable (copy-on-write), whatever its size: for a
+/// caller that serves the bytes zero-copy to code that may write into them (a JavaScript Buffer)
+/// and opens in O(header) time (docs/store.md, "Private mappings").
+pub(crate) fn map_private(file: &File, control: &Control<'_>) -> Result<Contents, ReadFailure> {
+    control.check().map_err(|_| ReadFailure::Aborted)?;
+    #[allow(unsafe_code)]
+    // SAFETY: the mapping is private (MAP_PRIVATE): writes through it go to anonymous copies of
+    // the touched pages and never to the file. This crate never modifies a snapshot file in place
+    // (writers rename complete files over them), so untouched pages stay those of the checked
+    // file. Another program truncating the file in place while it is mapped is the documented
+    // remaining risk (docs/store.md, "Reading files").
+    let map = unsafe { MmapOptions::new().map_copy(file) }.map_err(ReadFailure::Io)?;
+    Ok(Contents::MappedPrivate(map))
 }
 
 /// Reads a whole source file (a CSV table, say) into memory: a regular file opened without

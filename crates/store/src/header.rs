@@ -203,6 +203,7 @@ pub fn check(image: &[u8], expect: &Expect<'_>) -> Result<Header, Reason> {
         kind: expect.kind,
         version: expect.version,
         fingerprint: Some(expect.fingerprint),
+        payload_checksum: true,
     };
     match check_wanted(image, &wanted, &Control::default()) {
         Ok(header) => Ok(header),
@@ -219,6 +220,9 @@ pub(crate) struct Wanted<'a> {
     pub kind: &'a str,
     pub version: Option<&'a str>,
     pub fingerprint: Option<&'a Fingerprint>,
+    /// False defers the payload checksum of check 7 to [`check_payload`] (every other check
+    /// still runs; see `LoadOptions::defer_payload_check`).
+    pub payload_checksum: bool,
 }
 
 /// The load checks of docs/store.md ("Load checks") in order, polling `control` while the
@@ -290,7 +294,21 @@ pub(crate) fn check_wanted(
         )
         .into());
     }
-    check_integrity(image, raw, control)
+    check_integrity(image, raw, wanted.payload_checksum, control)
+}
+
+/// The payload checksum of check 7 alone, for an image whose other checks already passed (a
+/// load that deferred it), polling `control` between chunks.
+pub(crate) fn check_payload(
+    image: &[u8],
+    header: &Header,
+    control: &Control<'_>,
+) -> Result<(), Refusal> {
+    let payload = image.get(HEADER_LEN..).unwrap_or_default();
+    if checksum(payload, control)? != header.payload_checksum {
+        return Err(Reason::corrupt(HEADER_LEN as u64, "payload checksum mismatch").into());
+    }
+    Ok(())
 }
 
 /// Check 5: the stored fingerprint is the current source's.
@@ -335,11 +353,12 @@ fn checksum(bytes: &[u8], control: &Control<'_>) -> Result<u128, Refusal> {
     Ok(hasher.digest128())
 }
 
-/// Checks 6 and 7 (size, header checksum, payload checksum) plus the reserved fields
-/// (docs/store.md, "Load checks"); shared by loading and by inspection.
+/// Checks 6 and 7 (size, header checksum, payload checksum unless `payload_checksum` is false)
+/// plus the reserved fields (docs/store.md, "Load checks"); shared by loading and by inspection.
 fn check_integrity(
     image: &[u8],
     raw: &RawHeader,
+    payload_checksum: bool,
     control: &Control<'_>,
 ) -> Result<Header, Refusal> {
     let size = image.len() as u64;
@@ -356,7 +375,7 @@ fn check_integrity(
     if sum != raw.header_checksum.get() {
         return Err(Reason::corrupt(offset::HEADER_CHECKSUM, "header checksum mismatch").into());
     }
-    if checksum(&image[HEADER_LEN..], control)? != raw.payload_checksum.get() {
+    if payload_checksum && checksum(&image[HEADER_LEN..], control)? != raw.payload_checksum.get() {
         return Err(Reason::corrupt(HEADER_LEN as u64, "payload checksum mismatch").into());
     }
     if raw.flags.get() != 0 {
@@ -436,7 +455,7 @@ pub(crate) fn check_standalone(
         ))
     };
     out.push(("fingerprint algorithm", algorithm));
-    let integrity = match check_integrity(image, raw, control) {
+    let integrity = match check_integrity(image, raw, true, control) {
         Ok(_) => Ok(()),
         Err(Refusal::Rejected(reason)) => Err(reason),
         Err(Refusal::Aborted) => return Err(modforge_core::Aborted),

@@ -50,7 +50,7 @@ pub use names::{
 };
 pub use reason::{Reason, ReasonCode};
 pub use snapshot::{
-    Persisted, Snapshot, SnapshotId, check_image, load, load_path, load_path_with, load_with,
-    open_file, persist_image, reason_error, write,
+    LoadOptions, Persisted, Snapshot, SnapshotId, check_image, load, load_file, load_path,
+    load_path_with, load_with, open_file, persist_image, reason_error, write, write_snapshot_file,
 };
 pub use write::write_file;

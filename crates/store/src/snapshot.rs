@@ -131,10 +131,31 @@ impl Snapshot {
         &self.inner.header
     }
 
-    /// True when served from a memory map of the file (files over 64 MiB), false when held in
-    /// memory (smaller files, read whole; values built in this process).
+    /// True when served from a memory map of the file (files over 64 MiB, or any size with
+    /// [`LoadOptions::copy_on_write`]), false when held in memory (smaller files, read whole;
+    /// values built in this process).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.inner.bytes, Contents::Mapped(_))
+        matches!(
+            self.inner.bytes,
+            Contents::Mapped(_) | Contents::MappedPrivate(_)
+        )
+    }
+
+    /// True when the mapping is private and writable (copy-on-write, see
+    /// [`LoadOptions::copy_on_write`]).
+    pub fn is_private(&self) -> bool {
+        matches!(self.inner.bytes, Contents::MappedPrivate(_))
+    }
+
+    /// Runs the payload checksum of check 7 for a snapshot loaded with
+    /// [`LoadOptions::defer_payload_check`], polling `control` between chunks (outer error
+    /// [`Error::Aborted`]; inner error why the payload cannot be used).
+    pub fn verify_payload(&self, control: &Control<'_>) -> Result<Result<(), Reason>, Error> {
+        match header::check_payload(self.image(), &self.inner.header, control) {
+            Ok(()) => Ok(Ok(())),
+            Err(Refusal::Rejected(reason)) => Ok(Err(reason)),
+            Err(Refusal::Aborted) => Err(Error::Aborted),
+        }
     }
 
     /// Validates an in-memory file image (checks 0b–7, docs/store.md, "Load checks") as [`load`]
@@ -240,12 +261,39 @@ pub fn load_with(
 /// Opens the file at `path` and runs the load checks against `expect` (docs/store.md, "Load
 /// checks"); the payload's own structure is the caller's to check.
 pub fn load_path(path: &Path, expect: &Expect<'_>) -> Result<Snapshot, Reason> {
+    load_file(path, expect, LoadOptions::default())
+}
+
+/// How [`load_file`] holds and checks a file; the default is [`load_path`]'s (read whole up to
+/// [`crate::MAP_THRESHOLD`], mapped read-only above, every check run).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Skip the payload checksum of check 7 (every other check still runs). The caller must
+    /// treat the payload as unverified until [`Snapshot::verify_payload`] passes, or check every
+    /// record itself: a large payload with its own per-record checks then opens in O(header)
+    /// time (docs/store.md, "Deferred payload check").
+    pub defer_payload_check: bool,
+    /// Map the file privately and writable (copy-on-write) whatever its size: the bytes can be
+    /// served zero-copy to code that may write into them, and a stray write stays in this
+    /// process's memory instead of faulting or reaching the file (docs/store.md, "Private
+    /// mappings").
+    pub copy_on_write: bool,
+}
+
+/// Opens the snapshot file at `path` (any file name, e.g. one written by [`write_snapshot_file`]) and runs
+/// the load checks against `expect`, as `options` say (docs/store.md, "Load checks").
+pub fn load_file(
+    path: &Path,
+    expect: &Expect<'_>,
+    options: LoadOptions,
+) -> Result<Snapshot, Reason> {
     let wanted = Wanted {
         kind: expect.kind,
         version: expect.version,
         fingerprint: Some(expect.fingerprint),
+        payload_checksum: !options.defer_payload_check,
     };
-    open_checked(path, &wanted, &Control::default()).map_err(rejected_only)
+    open_checked(path, &wanted, options, &Control::default()).map_err(rejected_only)
 }
 
 /// [`load_path`] polling `control` for cancellation (outer error [`Error::Aborted`]).
@@ -258,8 +306,9 @@ pub fn load_path_with(
         kind: expect.kind,
         version: expect.version,
         fingerprint: Some(expect.fingerprint),
+        payload_checksum: true,
     };
-    match open_checked(path, &wanted, control) {
+    match open_checked(path, &wanted, LoadOptions::default(), control) {
         Ok(snapshot) => Ok(Ok(snapshot)),
         Err(Refusal::Rejected(reason)) => Ok(Err(reason)),
         Err(Refusal::Aborted) => Err(Error::Aborted),
@@ -284,6 +333,7 @@ pub fn open_file(path: &Path, kind: &str, control: &Control<'_>) -> Result<Snaps
         kind,
         version: None,
         fingerprint: None,
+        payload_checksum: true,
     };
     match header::check_wanted(contents.bytes(), &wanted, control) {
         Ok(header) => Ok(Snapshot::from_contents(
@@ -328,15 +378,16 @@ fn rejected_only(refusal: Refusal) -> Reason {
     }
 }
 
-/// Opens the regular file at `path`, reads it (or maps it above [`file::MAP_THRESHOLD`]) and
-/// runs the load checks against `wanted`.
+/// Opens the regular file at `path`, reads it (or maps it above [`file::MAP_THRESHOLD`], or
+/// privately as `options` say) and runs the load checks against `wanted`.
 pub(crate) fn open_checked(
     path: &Path,
     wanted: &Wanted<'_>,
+    options: LoadOptions,
     control: &Control<'_>,
 ) -> Result<Snapshot, Refusal> {
     control.check()?;
-    let contents = read_file(path, control)?;
+    let contents = read_file(path, options.copy_on_write, control)?;
     let header = header::check_wanted(contents.bytes(), wanted, control)?;
     Ok(Snapshot::from_contents(
         path.to_path_buf(),
@@ -346,11 +397,22 @@ pub(crate) fn open_checked(
 }
 
 /// The bytes of the snapshot file at `path` (check 0: a regular file, opened without blocking;
-/// the size checks follow on the bytes).
-pub(crate) fn read_file(path: &Path, control: &Control<'_>) -> Result<Contents, Refusal> {
+/// the size checks follow on the bytes). `private` maps a file of at least a header's size
+/// privately (copy-on-write); a shorter one is read (mapping an empty file fails on POSIX) and
+/// fails check 0b.
+pub(crate) fn read_file(
+    path: &Path,
+    private: bool,
+    control: &Control<'_>,
+) -> Result<Contents, Refusal> {
     let (file, size) = file::open_regular(path)
         .map_err(|failure| Reason::new(ReasonCode::Missing, failure.describe("snapshot")))?;
-    match file::contents(&file, size, control) {
+    let contents = if private && size >= HEADER_LEN as u64 {
+        file::map_private(&file, control)
+    } else {
+        file::contents(&file, size, control)
+    };
+    match contents {
         Ok(contents) => Ok(contents),
         Err(ReadFailure::Aborted) => Err(Refusal::Aborted),
         Err(ReadFailure::Io(e)) => Err(Reason::new(
@@ -398,6 +460,49 @@ pub fn write(
         &[&head, payload],
         hooks,
     )
+}
+
+/// Writes a snapshot of `kind` and `version` atomically (docs/store.md, "Writes") to `path`,
+/// whatever its file name, and returns the path. Unlike [`write`], no other file is swept
+/// afterwards: a caller naming its own files manages them (the temp file is
+/// `<name>.<pid>.<16 hex>.tmp`, removed on failure). A name of the form of a named snapshot is
+/// refused (use [`write`] for those).
+pub fn write_snapshot_file(
+    path: &Path,
+    kind: &str,
+    version: &str,
+    fingerprint: &Fingerprint,
+    payload: &[u8],
+    hooks: &Hooks<'_>,
+) -> Result<PathBuf, Error> {
+    header::validate_kind(kind)?;
+    header::validate_version(version)?;
+    let (dir, file_name) = caller_path(path)?;
+    let head = header::encode(kind, version, fingerprint, payload, hooks.created());
+    write_atomic(dir, file_name, None, &[&head, payload], hooks)
+}
+
+/// The folder and UTF-8 file name of a caller-chosen path, refusing names of the snapshot form
+/// (which the sweeps of [`write`] and [`crate::clean`] would treat as the store's own).
+fn caller_path(path: &Path) -> Result<(&Path, &str), Error> {
+    let (Some(dir), Some(file_name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+    else {
+        return Err(Error::InvalidArgument(format!(
+            "{} does not name a file with a UTF-8 name",
+            path.display()
+        )));
+    };
+    if names::classify(file_name).is_some() {
+        return Err(Error::InvalidArgument(format!(
+            "{file_name} has the form of a snapshot file name; use `write` for named snapshots"
+        )));
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    Ok((dir, file_name))
 }
 
 /// The outcome of persisting a value that is returned regardless.

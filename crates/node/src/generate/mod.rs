@@ -1,5 +1,7 @@
 //! The seeded data generators of modforge-gen (test, demo and benchmark data).
 
+mod install;
+
 use std::path::{Path, PathBuf};
 
 use napi::Env;

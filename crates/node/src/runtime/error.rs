@@ -187,6 +187,7 @@ impl From<modforge_core::Aborted> for NodeError {
 
 categorized!(
     modforge_walk::Error,
+    modforge_icons::Error,
     modforge_store::Error,
     modforge_gen::Error,
     modforge_overlay::Error,

@@ -21,6 +21,7 @@ const PAYLOADS: &[&dyn PayloadKind] = &[
     &modforge_overlay::OverlayPayload::MOD,
     &modforge_overlay::OverlayPayload::GAME_INDEX,
     &modforge_overlay::OverlayPayload::MEMO,
+    &modforge_icons::IconsPayload,
 ];
 
 /// Header fields of a snapshot file.

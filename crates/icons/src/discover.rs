@@ -1,0 +1,580 @@
+//! The default NWN2 source list: module HAKs in list order, the user's override, Workshop items,
+//! the install's override, the campaign, the module, the Data zips, then `UI/upscaled` and
+//! `UI/default` (docs/icons.md, "Discovery"). Well-known folder names are matched
+//! case-insensitively, so `Data`/`data` and `UI`/`ui` work on case-sensitive file systems.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::erf::Erf;
+use crate::error::Error;
+use crate::io::FileAt;
+use crate::key::{ResKey, ResRef, ResType};
+use crate::source::{IconScope, SourceKind, SourceSpec};
+
+/// Largest `module.ifo` read (16 MiB; real ones are a few KiB).
+pub const MAX_MODULE_IFO: u64 = 16 << 20;
+
+/// What to look for besides the fixed places.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiscoverOptions {
+    /// The module: a name (looked up in `<user>/modules` then `<install>/modules`, as
+    /// `<name>.mod` or an unpacked folder) or a path to a `.mod` file or folder.
+    pub module: Option<String>,
+    /// The campaign: a name (looked up in `<user>/campaigns` then `<install>/Campaigns`) or a path.
+    pub campaign: Option<String>,
+    /// Steam Workshop content roots (`.../steamapps/workshop/content/2738630`), each holding one
+    /// folder per item.
+    pub workshop_dirs: Vec<PathBuf>,
+}
+
+/// One place found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// The source's label.
+    pub label: String,
+    /// Its kind.
+    pub kind: SourceKind,
+    /// Its path.
+    pub path: PathBuf,
+    /// Entry count, for ERF archives (read from the header); `None` for folders and ZIPs.
+    pub entries: Option<u32>,
+}
+
+/// Something looked for and not found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Missing {
+    /// What (`hak <name>`, `module <name>`, `campaign <name>`).
+    pub what: String,
+    /// Every path tried.
+    pub searched: Vec<PathBuf>,
+}
+
+/// The module and the HAKs it lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleHaks {
+    /// The `.mod` file or module folder.
+    pub path: PathBuf,
+    /// `Mod_HakList` in list order, as written in the module.
+    pub haks: Vec<String>,
+}
+
+/// The result of [`discover`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// The sources, highest priority first.
+    pub sources: Vec<SourceSpec>,
+    /// The places found, in the same order.
+    pub found: Vec<Found>,
+    /// What was looked for and not found (missing HAKs are reported here, never thrown).
+    pub missing: Vec<Missing>,
+    /// Notes (unknown Workshop order, unreadable module, ...).
+    pub warnings: Vec<String>,
+    /// The module, when one was found.
+    pub module: Option<ModuleHaks>,
+}
+
+/// Builds the default source list of an install (`game_dir`) and a user folder (`user_dir`,
+/// `Documents/Neverwinter Nights 2`). Nothing here fails for a missing place: it is left out and
+/// reported. Only a `game_dir` that is not a folder is an error.
+pub fn discover(
+    game_dir: &Path,
+    user_dir: &Path,
+    options: &DiscoverOptions,
+) -> Result<Discovery, Error> {
+    if !game_dir.is_dir() {
+        return Err(Error::InvalidArg(format!(
+            "game folder {} is not a folder",
+            game_dir.display()
+        )));
+    }
+    let mut d = Discovery::default();
+
+    // The module first: its HAK list ranks highest.
+    let module = options
+        .module
+        .as_deref()
+        .and_then(|name| find_module(game_dir, user_dir, name, &mut d));
+    if let Some(module) = &module {
+        for hak in &module.haks {
+            add_hak(game_dir, user_dir, hak, &mut d);
+        }
+    }
+    if let Some(dir) = child_ci(user_dir, "override") {
+        push(
+            &mut d,
+            dir,
+            SourceKind::Dir,
+            "override (user)".into(),
+            IconScope::None,
+        );
+    }
+    for root in &options.workshop_dirs {
+        add_workshop(root, &mut d);
+    }
+    if let Some(dir) = child_ci(game_dir, "override") {
+        push(
+            &mut d,
+            dir,
+            SourceKind::Dir,
+            "override (install)".into(),
+            IconScope::None,
+        );
+    }
+    if let Some(name) = options.campaign.as_deref() {
+        add_campaign(game_dir, user_dir, name, &mut d);
+    }
+    if let Some(module) = &module {
+        let kind = SourceKind::of_path(&module.path);
+        let kind = if module.path.is_dir() {
+            SourceKind::Dir
+        } else {
+            kind
+        };
+        let label = format!("module/{}", file_label(&module.path));
+        push(&mut d, module.path.clone(), kind, label, IconScope::None);
+    }
+    match child_ci(game_dir, "Data") {
+        Some(data) => add_data_zips(&data, &mut d),
+        None => d
+            .warnings
+            .push(format!("no Data folder in {}", game_dir.display())),
+    }
+    let ui = child_ci(game_dir, "UI");
+    for (name, label) in [("upscaled", "ui/upscaled"), ("default", "ui/default")] {
+        if let Some(dir) = ui.as_deref().and_then(|ui| child_ci(ui, name)) {
+            push(
+                &mut d,
+                dir,
+                SourceKind::Dir,
+                label.into(),
+                IconScope::IconDirs,
+            );
+        }
+    }
+    d.module = module;
+    Ok(d)
+}
+
+fn push(d: &mut Discovery, path: PathBuf, kind: SourceKind, label: String, icons: IconScope) {
+    let entries = (kind == SourceKind::Erf)
+        .then(|| erf_entry_count(&path))
+        .flatten();
+    d.found.push(Found {
+        label: label.clone(),
+        kind,
+        path: path.clone(),
+        entries,
+    });
+    d.sources.push(SourceSpec {
+        path,
+        kind: Some(kind),
+        label: Some(label),
+        icons,
+    });
+}
+
+fn erf_entry_count(path: &Path) -> Option<u32> {
+    let file = FileAt::open(path).ok()?;
+    let mut head = [0u8; 20];
+    crate::io::ReadAt::read_exact_at(&file, &mut head, 0).ok()?;
+    Some(u32::from_le_bytes([head[16], head[17], head[18], head[19]]))
+}
+
+/// Whether a listed entry is a folder (`dir`) or a file, from the listing's file type where it
+/// is not a link (no extra `stat`), else following the link.
+fn entry_is(e: &std::fs::DirEntry, dir: bool) -> bool {
+    match e.file_type() {
+        Ok(t) if !t.is_symlink() => {
+            if dir {
+                t.is_dir()
+            } else {
+                t.is_file()
+            }
+        }
+        _ => {
+            let p = e.path();
+            if dir { p.is_dir() } else { p.is_file() }
+        }
+    }
+}
+
+fn file_label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The child of `dir` named `name`, compared case-insensitively (an exact match first).
+pub(crate) fn child_ci(dir: &Path, name: &str) -> Option<PathBuf> {
+    let exact = dir.join(name);
+    if exact.exists() {
+        return Some(exact);
+    }
+    let mut matches: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .map(|e| e.path())
+        .collect();
+    matches.sort();
+    matches.into_iter().next()
+}
+
+/// `rel` (`/` or `\` separated) under `dir`, each component matched case-insensitively; `None`
+/// for a path that would leave `dir` (`..`, absolute) or does not exist.
+fn path_ci(dir: &Path, rel: &str) -> Option<PathBuf> {
+    let mut at = dir.to_path_buf();
+    for part in rel.split(['/', '\\']).filter(|p| !p.is_empty()) {
+        if matches!(
+            Path::new(part).components().next(),
+            Some(Component::ParentDir | Component::RootDir | Component::Prefix(_))
+                | Some(Component::CurDir)
+        ) {
+            return None;
+        }
+        at = child_ci(&at, part)?;
+    }
+    Some(at)
+}
+
+fn is_safe_relative(name: &str) -> bool {
+    !name.is_empty()
+        && !Path::new(name).is_absolute()
+        && name
+            .split(['/', '\\'])
+            .all(|p| p != ".." && p != "." && !p.contains(':'))
+}
+
+fn find_module(
+    game_dir: &Path,
+    user_dir: &Path,
+    name: &str,
+    d: &mut Discovery,
+) -> Option<ModuleHaks> {
+    let given = Path::new(name);
+    let mut searched = Vec::new();
+    let path = if given.is_absolute() || name.contains(['/', '\\']) {
+        searched.push(given.to_path_buf());
+        given.exists().then(|| given.to_path_buf())
+    } else if !is_safe_relative(name) {
+        d.warnings
+            .push(format!("module name {name:?} is not a plain name"));
+        None
+    } else {
+        let file = if name.to_ascii_lowercase().ends_with(".mod") {
+            name.to_string()
+        } else {
+            format!("{name}.mod")
+        };
+        let bare = name.trim_end_matches(".mod").trim_end_matches(".MOD");
+        let mut hit = None;
+        for base in [user_dir, game_dir] {
+            let Some(modules) = child_ci(base, "modules") else {
+                searched.push(base.join("modules").join(&file));
+                continue;
+            };
+            for candidate in [file.as_str(), bare] {
+                searched.push(modules.join(candidate));
+                if let Some(p) = path_ci(&modules, candidate) {
+                    hit = Some(p);
+                    break;
+                }
+            }
+            if hit.is_some() {
+                break;
+            }
+        }
+        hit
+    };
+    let Some(path) = path else {
+        d.missing.push(Missing {
+            what: format!("module {name}"),
+            searched,
+        });
+        return None;
+    };
+    let haks = match read_module_haks(&path) {
+        Ok(haks) => haks,
+        Err(e) => {
+            d.warnings
+                .push(format!("module {}: HAK list not read: {e}", path.display()));
+            Vec::new()
+        }
+    };
+    Some(ModuleHaks { path, haks })
+}
+
+/// The HAK list of a `.mod` file or module folder.
+pub fn read_module_haks(path: &Path) -> Result<Vec<String>, Error> {
+    let label = path.display().to_string();
+    let ifo = if path.is_dir() {
+        let Some(file) = child_ci(path, "module.ifo") else {
+            return Err(Error::format(
+                &label,
+                0,
+                "a module.ifo file in the module folder",
+            ));
+        };
+        let f = FileAt::open(&file)?;
+        if crate::io::ReadAt::len(&f) > MAX_MODULE_IFO {
+            return Err(Error::limit(
+                &label,
+                format!("module.ifo above {MAX_MODULE_IFO} bytes"),
+            ));
+        }
+        f.read_range(0, crate::io::ReadAt::len(&f))?
+    } else {
+        let file = FileAt::open(path)?;
+        let erf = Erf::parse(&file, &label)?;
+        let key = ResKey {
+            resref: ResRef::new(b"module").map_err(|p| Error::Internal(p.to_string()))?,
+            res_type: ResType::IFO,
+        };
+        let entry = erf.entries.iter().find(|e| e.key == key).ok_or_else(|| {
+            Error::format(
+                &label,
+                u64::from(erf.header.offset_to_keys),
+                "a module.ifo key",
+            )
+        })?;
+        if u64::from(entry.size) > MAX_MODULE_IFO {
+            return Err(Error::limit(
+                &label,
+                format!("module.ifo above {MAX_MODULE_IFO} bytes"),
+            ));
+        }
+        erf.read(&file, entry, &label)?
+    };
+    crate::gff::hak_list(&ifo, &format!("{label}:module.ifo"))
+}
+
+fn add_hak(game_dir: &Path, user_dir: &Path, name: &str, d: &mut Discovery) {
+    let file = if name.to_ascii_lowercase().ends_with(".hak") {
+        name.to_string()
+    } else {
+        format!("{name}.hak")
+    };
+    if !is_safe_relative(&file) {
+        d.warnings
+            .push(format!("HAK name {name:?} leaves the hak folder; skipped"));
+        d.missing.push(Missing {
+            what: format!("hak {name}"),
+            searched: Vec::new(),
+        });
+        return;
+    }
+    let mut searched = Vec::new();
+    for base in [user_dir, game_dir] {
+        let hak_dir = child_ci(base, "hak").unwrap_or_else(|| base.join("hak"));
+        searched.push(hak_dir.join(file.replace('\\', "/")));
+        if let Some(path) = path_ci(&hak_dir, &file).filter(|p| p.is_file()) {
+            push(
+                d,
+                path,
+                SourceKind::Erf,
+                format!("hak/{name}"),
+                IconScope::None,
+            );
+            return;
+        }
+    }
+    d.missing.push(Missing {
+        what: format!("hak {name}"),
+        searched,
+    });
+}
+
+fn add_workshop(root: &Path, d: &mut Discovery) {
+    let Ok(items) = std::fs::read_dir(root) else {
+        d.missing.push(Missing {
+            what: "workshop folder".into(),
+            searched: vec![root.to_path_buf()],
+        });
+        return;
+    };
+    let mut items: Vec<(Option<u64>, String, PathBuf)> = items
+        .flatten()
+        .filter(|e| entry_is(e, true))
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name.parse::<u64>().ok(), name, e.path())
+        })
+        .collect();
+    // Numeric ids ascending (lower id ranks higher), other names after them by name.
+    items.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.1.cmp(&b.1),
+    });
+    let mut added = 0;
+    for (_, name, path) in items {
+        if let Some(dir) = child_ci(&path, "override") {
+            push(
+                d,
+                dir,
+                SourceKind::Dir,
+                format!("workshop/{name}"),
+                IconScope::None,
+            );
+            added += 1;
+        }
+    }
+    if added > 1 {
+        d.warnings.push(format!(
+            "{}: the engine's order of Workshop items is unknown; lower item ids rank higher here",
+            root.display()
+        ));
+    }
+}
+
+fn add_campaign(game_dir: &Path, user_dir: &Path, name: &str, d: &mut Discovery) {
+    let given = Path::new(name);
+    let mut searched = Vec::new();
+    let found = if given.is_absolute() {
+        searched.push(given.to_path_buf());
+        given.is_dir().then(|| given.to_path_buf())
+    } else if is_safe_relative(name) {
+        let mut hit = None;
+        for (base, folder) in [(user_dir, "campaigns"), (game_dir, "Campaigns")] {
+            let dir = child_ci(base, folder).unwrap_or_else(|| base.join(folder));
+            searched.push(dir.join(name));
+            if let Some(p) = path_ci(&dir, name).filter(|p| p.is_dir()) {
+                hit = Some(p);
+                break;
+            }
+        }
+        hit
+    } else {
+        None
+    };
+    match found {
+        Some(dir) => push(
+            d,
+            dir,
+            SourceKind::Dir,
+            format!("campaign/{name}"),
+            IconScope::None,
+        ),
+        None => d.missing.push(Missing {
+            what: format!("campaign {name}"),
+            searched,
+        }),
+    }
+}
+
+/// The tier of a Data zip: base < x1 < x2 < patch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ZipTier {
+    /// A base-game archive (`2da.zip`).
+    Base,
+    /// Mask of the Betrayer (`2da_x1.zip`).
+    X1,
+    /// Storm of Zehir (`2da_x2.zip`).
+    X2,
+    /// A patch (`nwn2_models_v121.zip`, `actors_v103x1.zip`, `vo_106.zip`).
+    Patch,
+}
+
+/// The rank of a Data zip name: (tier, expansion level, version). Higher ranks win.
+pub fn data_zip_rank(file_name: &str) -> (ZipTier, u8, u32) {
+    let stem = file_name.to_ascii_lowercase();
+    let stem = stem.strip_suffix(".zip").unwrap_or(&stem);
+    let mut level = 0u8;
+    let mut version = None;
+    for token in stem.split('_').skip(1) {
+        match token {
+            "x1" => level = level.max(1),
+            "x2" => level = level.max(2),
+            _ => {
+                let digits_from = usize::from(token.starts_with('v'));
+                let rest = token.get(digits_from..).unwrap_or_default();
+                let n_digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                let (digits, suffix) = rest.split_at(n_digits);
+                let suffix_level = match suffix {
+                    "" => Some(0),
+                    "x1" => Some(1),
+                    "x2" => Some(2),
+                    _ => None,
+                };
+                if let (false, Some(l), Ok(v)) =
+                    (digits.is_empty(), suffix_level, digits.parse::<u32>())
+                {
+                    version = Some(v);
+                    level = level.max(l);
+                }
+            }
+        }
+    }
+    match (version, level) {
+        (Some(v), l) => (ZipTier::Patch, l, v),
+        (None, 2) => (ZipTier::X2, 2, 0),
+        (None, 1) => (ZipTier::X1, 1, 0),
+        (None, _) => (ZipTier::Base, 0, 0),
+    }
+}
+
+fn add_data_zips(data: &Path, d: &mut Discovery) {
+    let Ok(entries) = std::fs::read_dir(data) else {
+        d.warnings.push(format!("{}: not readable", data.display()));
+        return;
+    };
+    let mut zips: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| entry_is(e, false))
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            name.to_ascii_lowercase()
+                .ends_with(".zip")
+                .then(|| (name, e.path()))
+        })
+        .collect();
+    // Highest first: patch tier (expansion level, then version, descending), then x2, x1, base
+    // (each by name).
+    zips.sort_by(|a, b| {
+        let (ra, rb) = (data_zip_rank(&a.0), data_zip_rank(&b.0));
+        rb.0.cmp(&ra.0)
+            .then(match ra.0 {
+                ZipTier::Patch => (rb.1, rb.2).cmp(&(ra.1, ra.2)),
+                _ => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()))
+    });
+    for (name, path) in zips {
+        push(
+            d,
+            path,
+            SourceKind::Zip,
+            format!("data/{name}"),
+            IconScope::None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_zip_tiers() {
+        assert_eq!(data_zip_rank("2da.zip"), (ZipTier::Base, 0, 0));
+        assert_eq!(data_zip_rank("nwn2_models.zip"), (ZipTier::Base, 0, 0));
+        assert_eq!(data_zip_rank("2da_x1.zip"), (ZipTier::X1, 1, 0));
+        assert_eq!(data_zip_rank("Templates_X2.zip"), (ZipTier::X2, 2, 0));
+        assert_eq!(
+            data_zip_rank("nwn2_models_v121.zip"),
+            (ZipTier::Patch, 0, 121)
+        );
+        assert_eq!(data_zip_rank("actors_v103x1.zip"), (ZipTier::Patch, 1, 103));
+        assert_eq!(
+            data_zip_rank("nwn2_materials_x1_v121.zip"),
+            (ZipTier::Patch, 1, 121)
+        );
+        assert_eq!(data_zip_rank("vo_106.zip"), (ZipTier::Patch, 0, 106));
+        assert_eq!(data_zip_rank("lod-merged.zip"), (ZipTier::Base, 0, 0));
+    }
+}
