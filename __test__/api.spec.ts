@@ -276,7 +276,6 @@ describe('Sync suffix', () => {
         'generateLeagueSync',
         'discoverSync',
         'extractErfSync',
-        'generateDatasetSync',
         'generateInstallSync',
         'generateRomSync',
         'generateTreeSync',

@@ -261,16 +261,11 @@ export const demoCommand = command({
     '     awkward names) and profiles it, full and names-only\n' +
     '  2. store: generates a CSV data set (19 tables, ~12.5k rows), builds its snapshot, reopens it\n' +
     '     from disk and looks keys up\n' +
-    '  3. overlay: generates a League install with folder, fantome and modpkg mods, builds the
-' +
-    '     overlay, rebuilds with nothing changed, edits one mod and rebuilds incrementally
-' +
-    '  4. rom: generates a 4 MiB SA-1 ROM, detects its header, scans it and writes 100 thumbnails as
-' +
-    '     one PNG sheet
-' +
-    '  5. icons: generates a small NWN2 install, builds the icon cache cold, starts warm in a fresh
-' +
+    '  3. overlay: generates a League install with folder, fantome and modpkg mods, builds the\n' +
+    '     overlay, rebuilds with nothing changed, edits one mod and rebuilds incrementally\n' +
+    '  4. rom: generates a 4 MiB SA-1 ROM, detects its header, scans it and writes 100 thumbnails as\n' +
+    '     one PNG sheet\n' +
+    '  5. icons: generates a small NWN2 install, builds the icon cache cold, starts warm in a fresh\n' +
     '     process, looks icons up with their sources and writes a contact sheet',
   options: {
     keep: flag('keep the temporary folder'),

@@ -136,6 +136,8 @@ export async function generateLeague(dir: string, options?: GenerateLeagueOption
 export function generateLeagueSync(dir: string, options?: binding.LeagueGeneratorOptions): binding.GeneratedLeague {
   const target = string(dir, 'generateLeagueSync(): dir')
   return native.generateLeagueSync(target, LEAGUE_SYNC_OPTIONS(options, 'generateLeagueSync(): options'))
+}
+
 const INSTALL: Schema<binding.InstallOptions> = {
   preset: optional(oneOf('small', 'bench')),
   seed: optional(integer(0, 2 ** 32 - 1)),
