@@ -255,7 +255,7 @@ fn disk_cache_serves_verified_entries_only() {
         "{err}"
     );
 
-    // A new session is served from disk.
+    // A fresh reader, with an empty memory cache, is served from disk.
     let again = RomFile::from_bytes("font", font_rom_image(), &options).unwrap();
     let served = again
         .thumbnail(FONT_AT, &thumb, &Control::default())
