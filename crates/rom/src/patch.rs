@@ -2,11 +2,10 @@
 //! the patched copy gets a fixed checksum and complement and is written atomically (temp file
 //! in the destination folder, fsync, rename, folder fsync).
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use modforge_core::{Control, Progress, Stage};
+use modforge_store::Hooks;
 
 use crate::error::Error;
 use crate::rom::RomFile;
@@ -44,63 +43,19 @@ pub struct PatchReport {
     pub checksum: Option<(u16, u16)>,
 }
 
-/// Writes `bytes` as `dest` atomically: a temp file beside it, fsync, rename over `dest`,
-/// fsync of the folder. On any failure the temp file is removed and `dest` is untouched.
-///
-/// The store crate keeps the same protocol for snapshot files only (it writes its container
-/// header); this is the equivalent for a plain file.
+/// Writes `bytes` as `dest` atomically through the store's plain-file write (a temp file beside
+/// it, fsync, rename over `dest`, fsync of the folder; docs/store.md, "Writes"), reporting
+/// `write` progress in bytes. On any failure the temp file is removed and `dest` is untouched.
 pub fn write_atomic(dest: &Path, bytes: &[u8], control: &Control<'_>) -> Result<(), Error> {
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+    let hooks = Hooks {
+        control: *control,
+        ..Hooks::default()
     };
-    let name = dest
-        .file_name()
-        .ok_or_else(|| Error::InvalidArgument(format!("{} names no file", dest.display())))?;
-    let nonce = xxhash_rust::xxh3::xxh3_64(
-        format!(
-            "{:?}{:?}{}",
-            std::time::SystemTime::now(),
-            std::thread::current().id(),
-            std::process::id()
-        )
-        .as_bytes(),
-    );
-    let temp = dir.join(format!(
-        ".{}.{}.{nonce:016x}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = write_temp(&temp, bytes, control)
-        .and_then(|()| std::fs::rename(&temp, dest).map_err(|e| Error::io("rename", dest, e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-        return result;
-    }
-    #[cfg(unix)]
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("fsync", &dir, e))?;
-    Ok(())
-}
-
-fn write_temp(temp: &Path, bytes: &[u8], control: &Control<'_>) -> Result<(), Error> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(temp)
-        .map_err(|e| Error::io("open", temp, e))?;
-    let total = bytes.len() as u64;
-    let mut done = 0u64;
-    for chunk in bytes.chunks(1 << 20) {
-        control.check()?;
-        file.write_all(chunk)
-            .map_err(|e| Error::io("write", temp, e))?;
-        done += chunk.len() as u64;
-        control.report(Progress::of(Stage::Write, done, total));
-    }
-    control.check()?;
-    file.sync_all().map_err(|e| Error::io("fsync", temp, e))
+    modforge_store::write_file(dest, bytes, &hooks).map_err(|e| match e {
+        modforge_store::Error::Io { op, path, source } => Error::io(op, path, source),
+        modforge_store::Error::Aborted => Error::Aborted,
+        other => Error::InvalidArgument(other.to_string()),
+    })
 }
 
 impl RomFile {
