@@ -3,6 +3,8 @@
  * Each area prints its tables and writes `benchmark/results/<area>.json`.
  */
 import { machine } from './harness'
+import { iconsBenchmark } from './icons'
+import { overlayBenchmark } from './overlay'
 import { profileBenchmark } from './profile'
 import { romBenchmark } from './rom'
 import { startupBenchmark } from './startup'
@@ -12,6 +14,8 @@ const AREAS: Record<string, (args: string[]) => Promise<void>> = {
   profile: profileBenchmark,
   store: storeBenchmark,
   rom: romBenchmark,
+  icons: iconsBenchmark,
+  overlay: overlayBenchmark,
   startup: startupBenchmark,
 }
 
