@@ -685,7 +685,7 @@ describe('overlay WADs of the generated install and mods, read independently', (
 })
 
 describe('the independent reader', () => {
-  /** The e2 source WAD S: 3.4, signature 00..ff, one entry `data/a.bin` = "hello" (type 0) at 304. */
+  /** The source WAD S of the writer vectors (docs/overlay.md, "Hashing and names", "State file"): 3.4, signature 00..ff, one entry `data/a.bin` = "hello" (type 0) at 304. */
   function sourceS(): Buffer {
     const s = Buffer.alloc(309)
     s.write('RW', 0, 'latin1')
@@ -703,7 +703,7 @@ describe('the independent reader', () => {
     return s
   }
 
-  it('computes the published vectors', () => {
+  it('computes the vectors of docs/overlay.md', () => {
     expect(hex64(headerChecksum([]))).toBe('89538eb8a2a63061')
     expect(hex64(pathHash('assets/characters/aatrox/skins/base/aatrox.dds'))).toBe('f716de620eda77c1')
     expect(hex64(pathHash('data/a.bin'))).toBe('b15dea5ecb650b0b')
