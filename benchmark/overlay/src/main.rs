@@ -1,13 +1,15 @@
 //! `overlay-bench`: the overlay builder against its peers on one generated League install
 //! (docs/overlay.md, "Performance anchors"). Every measurement runs in its own child process so
 //! its peak RSS (`VmHWM`) is its own; the wall time is taken inside the child around the build
-//! call (for ltk_overlay, from provider construction, as its own benchmark does). Cases, in order,
+//! call (for ltk_overlay, from provider construction, as its own benchmark does; `ltk_overlay+fsync`
+//! adds flushing its output to disk, which modforge does and ltk_overlay does not). Cases, in order,
 //! on a warm page cache: full build from nothing, no-op, one edited mod touching one WAD, the same
 //! mod gaining one entry.
 //!
 //! ```text
 //! cargo run --release -p modforge-bench-overlay -- [--runs 3] [--seed 1] [--scale benchmark|small]
-//!     [--data target/overlay-bench] [--tools modforge,ltk_overlay,cslol-model,single-pass-model]
+//!     [--data target/overlay-bench]
+//!     [--tools modforge,ltk_overlay,ltk_overlay+fsync,cslol-model,single-pass-model]
 //!     [--out benchmark/results/overlay.json]
 //! ```
 
@@ -126,7 +128,7 @@ fn child(args: &[String]) {
                 Err(e) => out = json!({"error": e.to_string()}),
             }
         }
-        "ltk_overlay" => {
+        "ltk_overlay" | "ltk_overlay+fsync" => {
             let enabled: Vec<EnabledMod> = mods
                 .iter()
                 .filter_map(|(id, p, f)| {
@@ -162,6 +164,9 @@ fn child(args: &[String]) {
                 Ok(r) => out = json!({"built": r.wads_built.len(), "reused": r.wads_reused.len()}),
                 Err(e) => out = json!({"error": e.to_string()}),
             }
+            if tool == "ltk_overlay+fsync" {
+                sync_tree(&work);
+            }
         }
         "cslol-model" | "single-pass-model" => {
             let c = models::Counters::default();
@@ -180,6 +185,26 @@ fn child(args: &[String]) {
     out["ms"] = json!(ms);
     out["peakRssKiB"] = json!(peak_rss_kib());
     println!("{out}");
+}
+
+/// Flushes every file and folder under `dir` to disk, so ltk_overlay's output (it never syncs)
+/// is as durable as modforge's (temp file, fsync, rename; docs/overlay.md, "Crash safety"):
+/// files it did not write this time have no dirty pages and flush at once.
+fn sync_tree(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => sync_tree(&path),
+            Ok(t) if t.is_file() => {
+                let _ = std::fs::File::open(&path).and_then(|f| f.sync_all());
+            }
+            _ => {}
+        }
+    }
+    let _ = std::fs::File::open(dir).and_then(|f| f.sync_all());
 }
 
 fn run_child(exe: &Path, tool: &str, manifest: &Path, work: &Path) -> Result<Value, String> {
@@ -248,7 +273,7 @@ fn parent(args: &[String]) -> Result<(), String> {
     let tools: Vec<String> = arg(
         args,
         "--tools",
-        "modforge,ltk_overlay,cslol-model,single-pass-model",
+        "modforge,ltk_overlay,ltk_overlay+fsync,cslol-model,single-pass-model",
     )
     .split(',')
     .map(str::to_owned)
