@@ -217,6 +217,9 @@ describe('IconCache', () => {
     await cache.idle()
     expect(cache.names()).toEqual(['black', 'c_drgshad_wing', 'dxtrbg', 'qfpp_001_l'])
     const before = cache.getIcon('black')!
+    // The second lookup is served from the remembered entry; both count as served.
+    expect(cache.getIcon('black')!.data.equals(before.data)).toBe(true)
+    expect(cache.stats().served).toBe(2)
     // A changed picture: the black 8x8 TGA turned white.
     const white = readFileSync(join(FIXTURES, 'black.tga'))
     white.fill(0xff, 18, 18 + 8 * 8 * 3)
@@ -224,8 +227,10 @@ describe('IconCache', () => {
     const report = await cache.rebuild()
     expect(report).toMatchObject({ icons: 4, encoded: 1, reused: 3, failed: [] })
     expect(updates).toEqual([expect.objectContaining({ changed: ['black'], removed: [], added: [], generation: report.generation })])
+    // The swap ends the remembered lookups: the new generation's icon is served at once.
     const after = cache.getIcon('black')!
     expect(after.data.equals(before.data)).toBe(false)
+    expect(cache.getIcon('black')!.data.equals(after.data)).toBe(true)
     const pixels = (await decodeImage(after.data)).pixels
     expect([...pixels.subarray(0, 4)]).toEqual([255, 255, 255, 255])
     // The view handed out before the rebuild still reads its own generation.

@@ -398,6 +398,12 @@ const STALE = -3
 /** The served generation as JavaScript reads it. */
 interface View {
   generation: number
+  /** The cache's swap count when the view was taken (see `IconCache.#epoch`). */
+  epoch: number
+  /** Every icon served from this view by name, while the epoch holds (docs/icons.md, "Node API"). */
+  found: Map<string, Readonly<Icon>>
+  /** Names `found` may hold: twice the entries, so a caller cycling through case variants cannot grow it without bound. */
+  foundLimit: number
   payload: Buffer
   data: DataView
   entries: number
@@ -421,12 +427,18 @@ export class IconCache {
   readonly #handle: number
   readonly #entryLength: number
   readonly #copy: boolean
+  /** The native swap counter, when it is a live view (else lookups are not remembered). */
+  readonly #epoch: Uint32Array | null
+  /** Icons served from remembered lookups (added to `stats().served`). */
+  #servedHere = 0
   #view: View
 
   private constructor(info: binding.CacheInfo, copy: boolean) {
     this.#handle = info.handle
     this.#entryLength = info.entryLength
     this.#copy = copy
+    const epoch = native.iconCacheEpochCell(info.handle)
+    this.#epoch = epoch.live ? new Uint32Array(epoch.cell.buffer, epoch.cell.byteOffset, 1) : null
     this.#view = this.#fetchView()
     unclosedCaches.register(this, info.handle, this)
   }
@@ -458,6 +470,9 @@ export class IconCache {
     const raw = native.iconCacheView(this.#handle)
     return {
       generation: raw.generation,
+      epoch: raw.epoch,
+      found: new Map(),
+      foundLimit: (2 * (raw.entries[1] - raw.entries[0])) / this.#entryLength,
       payload: raw.payload,
       data: new DataView(raw.payload.buffer, raw.payload.byteOffset, raw.payload.byteLength),
       entries: raw.entries[0],
@@ -470,28 +485,45 @@ export class IconCache {
   /**
    * The icon `name` (`'is_x'`, `'is_x.tga'`, any case), or `null` when there is none or it could
    * not be decoded (then it is listed in `stats().failed`). An image outside the icon set is
-   * encoded on demand on the calling thread and kept in memory.
+   * encoded on demand on the calling thread and kept in memory. Icons read from the cache file
+   * are frozen and shared by later calls with the same name (with `copy: true`, each call gets
+   * its own object and bytes).
    */
   getIcon(name: string): Icon | null {
     if (typeof name !== 'string') return expected('getIcon(): name', 'a string', name)
     let view = this.#view
+    // An icon the served generation already answered (and checked) is remembered while the
+    // native swap counter still holds the view's epoch; anything else asks the cache.
+    const epoch = this.#epoch?.[0]
+    if (epoch === view.epoch) {
+      const known = view.found.get(name)
+      if (known !== undefined) {
+        this.#servedHere += 1
+        return this.#copy ? { ...known, data: Buffer.from(known.data) } : known
+      }
+    }
     let found = native.iconCacheFind(this.#handle, view.generation, name)
     if (found === STALE) {
       view = this.#view = this.#fetchView()
       found = native.iconCacheFind(this.#handle, view.generation, name)
+    } else if (found >= 0 && epoch !== undefined) {
+      // The view's generation was still served after `epoch` was read, so no swap counted in
+      // `epoch` came after it (a view taken while a swap ran starts one behind).
+      view.epoch = epoch
     }
     if (found >= 0) {
       const at = view.entries + found * this.#entryLength
       const data = view.data
       const start = view.blobs + data.getUint32(at + 24, true) + data.getUint32(at + 28, true) * 0x1_0000_0000
-      const bytes = view.payload.subarray(start, start + data.getUint32(at + 32, true))
-      return {
-        data: this.#copy ? Buffer.from(bytes) : bytes,
-        mime: 'image/webp',
+      const icon: Icon = Object.freeze({
+        data: view.payload.subarray(start, start + data.getUint32(at + 32, true)),
+        mime: 'image/webp' as const,
         width: data.getUint16(at + 10, true),
         height: data.getUint16(at + 12, true),
         source: view.labels[data.getUint16(at + 8, true)],
-      }
+      })
+      if (epoch !== undefined && view.found.size < view.foundLimit) view.found.set(name, icon)
+      return this.#copy ? { ...icon, data: Buffer.from(icon.data) } : icon
     }
     if (found === MISSING) return null
     // IN_MEMORY (or a generation swapped twice between the two lookups): the copying path.
@@ -604,7 +636,8 @@ export class IconCache {
 
   /** Counters and state. */
   stats(): IconCacheStats {
-    return native.iconCacheStats(this.#handle)
+    const stats = native.iconCacheStats(this.#handle)
+    return { ...stats, served: stats.served + this.#servedHere }
   }
 
   /** Stops background work and releases the cache; Buffers handed out stay readable. */

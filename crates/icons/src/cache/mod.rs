@@ -18,7 +18,7 @@ mod table;
 
 use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
@@ -390,12 +390,19 @@ pub enum Lookup {
 #[derive(Clone)]
 pub struct CacheView {
     generation: Arc<Generation>,
+    epoch: u32,
 }
 
 impl CacheView {
     /// The generation number.
     pub fn generation(&self) -> u64 {
         self.generation.number
+    }
+
+    /// The cache's swap count ([`IconCache::epoch_cell`]) when this view was taken: while the
+    /// cell still holds this value, this view's generation is the served one.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
     }
 
     /// The whole payload.
@@ -620,6 +627,8 @@ struct Shared {
     last_build: Mutex<Option<BuildReport>>,
     memory_only: AtomicBool,
     served: AtomicU64,
+    /// Bumped after every swap of `current` (see [`IconCache::epoch_cell`]).
+    epoch: Arc<AtomicU32>,
     repaired: AtomicU64,
     on_demand: AtomicU64,
     closing: Cancel,
@@ -706,6 +715,7 @@ impl IconCache {
             last_build: Mutex::new(None),
             memory_only: AtomicBool::new(memory_only),
             served: AtomicU64::new(0),
+            epoch: Arc::new(AtomicU32::new(0)),
             repaired: AtomicU64::new(0),
             on_demand: AtomicU64::new(0),
             closing: Cancel::new(),
@@ -744,9 +754,29 @@ impl IconCache {
 
     /// The served generation's byte ranges (see [`CacheView`]).
     pub fn view(&self) -> CacheView {
+        // The epoch is read before the generation: a swap in between leaves the view with an
+        // older epoch, so its holder refreshes once more instead of trusting a stale generation.
+        let epoch = self.shared.epoch.load(Ordering::Acquire);
         CacheView {
             generation: self.current(),
+            epoch,
         }
+    }
+
+    /// Bytes of the served generation held on the heap (a cache kept in memory). A mapped
+    /// generation counts 0: its pages belong to the page cache, not to this process's heap.
+    pub fn heap_bytes(&self) -> u64 {
+        match &self.current().bytes {
+            GenBytes::Mapped(_) => 0,
+            GenBytes::Memory(v) => v.len() as u64,
+        }
+    }
+
+    /// A cell holding the number of generation swaps so far. A binding that remembers lookups
+    /// against a [`CacheView`] compares it with [`CacheView::epoch`] before trusting them
+    /// (docs/icons.md, "Serving path").
+    pub fn epoch_cell(&self) -> Arc<AtomicU32> {
+        Arc::clone(&self.shared.epoch)
     }
 
     /// Looks `name` up (`is_x`, `is_x.tga`, `is_x.webp`; any case) and checks the entry; a damaged
@@ -960,6 +990,7 @@ impl IconCache {
         generation.trusted.store(true, Ordering::Release);
         let generation = Arc::new(generation);
         let previous = std::mem::replace(&mut *write(&self.shared.current), generation.clone());
+        self.shared.epoch.fetch_add(1, Ordering::AcqRel);
         if previous.path.is_some() && previous.path != generation.path {
             previous.superseded.store(true, Ordering::Release);
         }

@@ -197,7 +197,7 @@ fn open(
 }
 
 fn register(env: &Env, cache: icons::IconCache) -> CacheInfo {
-    let bytes = cache.stats().bytes;
+    let bytes = cache.heap_bytes();
     CacheInfo {
         handle: CACHES.insert(env, Arc::new(cache), bytes),
         entry_length: icons::ENTRY_LEN as u32,
@@ -247,15 +247,16 @@ pub fn icon_cache_close(env: &Env, handle: u32) {
 
 /// The served generation as one Buffer over its payload (a view of the private mapping; a copy
 /// when the cache lives in memory or the runtime refuses external buffers) with the byte ranges
-/// of `entries` and `blobs` and the source labels: `{generation, payload, entries: [start, end],
-/// blobs: [start, end], labels}`.
+/// of `entries` and `blobs`, the source labels and the swap count it was taken at:
+/// `{generation, epoch, payload, entries: [start, end], blobs: [start, end], labels}`.
 #[napi(
-    ts_return_type = "{ generation: number; payload: Buffer; entries: [number, number]; blobs: [number, number]; labels: string[] }"
+    ts_return_type = "{ generation: number; epoch: number; payload: Buffer; entries: [number, number]; blobs: [number, number]; labels: string[] }"
 )]
 pub fn icon_cache_view<'env>(env: &'env Env, handle: u32) -> napi::Result<Object<'env>> {
     let view = sync(env, |_control| Ok(CACHES.get(handle)?.view()))?;
     let mut object = Object::new(env)?;
     object.set_named_property("generation", view.generation() as f64)?;
+    object.set_named_property("epoch", view.epoch())?;
     let entries = view.entries_range();
     let blobs = view.blobs_range();
     object.set_named_property("entries", vec![entries.start as f64, entries.end as f64])?;
@@ -293,6 +294,30 @@ fn payload_buffer(env: &Env, view: icons::CacheView) -> napi::Result<BufferSlice
     unsafe {
         BufferSlice::from_external(env, data, len, view, |_env, view| drop(view))
     }
+}
+
+/// The cache's swap counter as a 4-byte Buffer (a native-endian `u32`; see
+/// `IconCache::epoch_cell`) and whether it is `live`: an external view the cache keeps current,
+/// not a copy made because the runtime refuses external buffers. Call once per handle.
+#[napi(ts_return_type = "{ cell: Buffer; live: boolean }")]
+pub fn icon_cache_epoch_cell<'env>(env: &'env Env, handle: u32) -> napi::Result<Object<'env>> {
+    let cell = sync(env, |_control| Ok(CACHES.get(handle)?.epoch_cell()))?;
+    let data = Arc::as_ptr(&cell).cast::<u8>().cast_mut();
+    #[allow(unsafe_code)]
+    // SAFETY: `data` points at the 4 bytes of an `AtomicU32` (same layout as `u32`) owned by the
+    // `Arc` moved into the finalizer, so the memory outlives the Buffer. The cache only stores
+    // into it atomically; JavaScript only reads it (the Buffer stays private to the IconCache
+    // class), and an aligned 4-byte read observes either the old or the new count.
+    let buffer = unsafe {
+        BufferSlice::from_external(env, data, std::mem::size_of::<u32>(), cell, |_env, cell| {
+            drop(cell)
+        })
+    }?;
+    let live = std::ptr::eq(buffer.as_ptr(), data);
+    let mut object = Object::new(env)?;
+    object.set_named_property("live", live)?;
+    object.set_named_property("cell", buffer)?;
+    Ok(object)
 }
 
 /// Looks `name` up in the served generation: the entry index, or `-1` (no such icon), `-2`
