@@ -180,12 +180,24 @@ struct Probe {
     scan: Option<FolderScan>,
 }
 
-fn probe(spec: &ModSpec) -> Result<Probe> {
+/// The fingerprint of one mod, from stats only. A folder mod whose stamps from an earlier build
+/// still hold is not scanned; after a scan its stamps are saved for the next build (a cache: a
+/// failure to save only costs that build a scan).
+fn probe(spec: &ModSpec, state_dir: &Path) -> Result<Probe> {
     let kind = mods::detect_kind(&spec.path)?;
     let (fingerprint, scan) = match kind {
         ModKind::Folder => {
-            let scan = mods::scan_folder(&spec.path)?;
-            (scan.fingerprint, Some(scan))
+            let recorded = cache::load_tree(state_dir, &spec.id);
+            match recorded.as_ref().filter(|s| s.hold(&spec.path)) {
+                Some(stamps) => (stamps.fingerprint, None),
+                None => {
+                    let scan = mods::scan_folder(&spec.path)?;
+                    if let Some(stamps) = &scan.stamps {
+                        let _ = cache::save_tree(state_dir, &spec.id, stamps);
+                    }
+                    (scan.fingerprint, Some(scan))
+                }
+            }
         }
         _ => {
             let meta =
@@ -317,7 +329,7 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     let probes: Vec<Probe> = request
         .mods
         .par_iter()
-        .map(|m| probe(m).map_err(|e| e.in_mod(&m.id)))
+        .map(|m| probe(m, &request.state_dir).map_err(|e| e.in_mod(&m.id)))
         .collect::<Result<_>>()?;
     control.report(Progress::of(Stage::Fingerprint, total_fp, total_fp));
     control.check()?;
@@ -455,18 +467,23 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     let wad_keys: BTreeMap<u16, String> =
         planned.wads.keys().map(|w| (*w, key_of_wad(*w))).collect();
 
-    // Partition.
-    let valid_previous = |key: &str| -> Option<&WadLayoutRecord> {
-        let p = prev.as_ref()?;
-        if p.is_dirty(key) {
-            return None;
-        }
-        let layout = p.layout(key)?;
-        std::fs::metadata(path_of(&request.overlay_dir, key))
-            .ok()
-            .filter(|m| m.is_file() && m.len() == layout.len)
-            .map(|_| layout)
-    };
+    // Partition. Each previous overlay WAD is checked once (one stat): `lift` asks about every
+    // WAD for every override it looks for.
+    let previous_valid: HashMap<&str, &WadLayoutRecord> = wad_keys
+        .values()
+        .filter_map(|key| {
+            let p = prev.as_ref()?;
+            if p.is_dirty(key) {
+                return None;
+            }
+            let layout = p.layout(key)?;
+            std::fs::metadata(path_of(&request.overlay_dir, key))
+                .ok()
+                .filter(|m| m.is_file() && m.len() == layout.len)
+                .map(|_| (key.as_str(), layout))
+        })
+        .collect();
+    let valid_previous = |key: &str| previous_valid.get(key).copied();
     let mut rebuild: BTreeSet<u16> = BTreeSet::new();
     for (w, key) in &wad_keys {
         let fp = planned.fingerprints.get(w).copied().unwrap_or(0);
@@ -976,9 +993,11 @@ fn collect_one(
     }
     let meta = match probe.kind {
         ModKind::Folder => {
-            let scan = probe
-                .scan
-                .ok_or_else(|| Error::Internal("folder mod without scan".into()))?;
+            // A probe proven by the mod's stamps did not scan: scan now.
+            let scan = match probe.scan {
+                Some(scan) => scan,
+                None => mods::scan_folder(&spec.path)?,
+            };
             let stamps = match &cached {
                 Cached::Stale(m) | Cached::Hit(m) if m.info.kind == ModKind::Folder => {
                     m.stamps.as_slice()

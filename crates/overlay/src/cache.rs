@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::mods::{
-    FileStamp, Item, LayerInfo, ModInfo, ModKind, ModMeta, Source, WadDir, ZipEntryRef,
+    FileStamp, Item, LayerInfo, ModInfo, ModKind, ModMeta, Source, TreeStamps, WadDir, ZipEntryRef,
 };
 use crate::report::{Warning, WarningCode};
 use crate::wad::{SubchunkRecord, TocEntry};
@@ -23,6 +23,9 @@ use crate::wad::{SubchunkRecord, TocEntry};
 /// The snapshot kind of a mod cache.
 pub(crate) const MOD_KIND: &str = "modforge.overlay.mod@1";
 const MAGIC: &[u8; 8] = b"MFOVMOD1";
+/// The snapshot kind of a folder mod's stamps (docs/overlay.md, "Folder stamps").
+pub(crate) const TREE_KIND: &str = "modforge.overlay.tree@1";
+const TREE_MAGIC: &[u8; 8] = b"MFOVTRE1";
 
 /// Little-endian field writer.
 #[derive(Default)]
@@ -455,27 +458,108 @@ pub(crate) fn save(state_dir: &Path, mod_id: &str, meta: &ModMeta) -> Result<()>
     Ok(())
 }
 
-/// Removes the caches of mods not in `keep` (ids).
+/// Removes the caches and stamps of mods not in `keep` (ids).
 pub(crate) fn prune(state_dir: &Path, keep: &[String]) {
     let dir = state_dir.join("cache");
     let wanted: std::collections::HashSet<String> = keep
         .iter()
-        .filter_map(|id| snapshot_id(state_dir, id).ok())
+        .flat_map(|id| [snapshot_id(state_dir, id), tree_id(state_dir, id)])
+        .filter_map(|id| id.ok())
         .map(|id| id.file_name().to_owned())
         .collect();
-    let prefix = modforge_store::encode_component("mod-");
+    let prefixes = ["mod-", "tree-"].map(modforge_store::encode_component);
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&prefix) && name.ends_with(".mfs") && !wanted.contains(&name) {
+        if prefixes.iter().any(|p| name.starts_with(p.as_str()))
+            && name.ends_with(".mfs")
+            && !wanted.contains(&name)
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }
 }
 
-/// Examines one of this crate's snapshot payloads (mod cache, game index or memo) for the
+fn tree_id(state_dir: &Path, mod_id: &str) -> Result<SnapshotId> {
+    Ok(SnapshotId::new(
+        state_dir.join("cache"),
+        &format!("tree-{mod_id}"),
+        "1",
+        TREE_KIND,
+    )?)
+}
+
+/// The stamps of folder mod `mod_id` recorded by an earlier build, if readable and intact.
+pub(crate) fn load_tree(state_dir: &Path, mod_id: &str) -> Option<TreeStamps> {
+    let id = tree_id(state_dir, mod_id).ok()?;
+    let image = modforge_store::read_source(&id.path(), &Control::default()).ok()?;
+    let stored = Header::decode(&image).and_then(|h| h.fingerprint())?;
+    let snapshot = Snapshot::from_image(id.path(), image, &id, &stored).ok()?;
+    let stamps = decode_tree(snapshot.payload()).ok()?;
+    (store_fingerprint(stamps.fingerprint) == stored).then_some(stamps)
+}
+
+/// Saves the stamps of folder mod `mod_id` (atomic).
+pub(crate) fn save_tree(state_dir: &Path, mod_id: &str, stamps: &TreeStamps) -> Result<()> {
+    let id = tree_id(state_dir, mod_id)?;
+    let mut e = Enc::default();
+    e.0.extend_from_slice(TREE_MAGIC);
+    e.u64(stamps.fingerprint);
+    e.str(&stamps.root);
+    e.len(stamps.dirs.len());
+    for (rel, mtime) in &stamps.dirs {
+        e.str(rel);
+        e.u64(*mtime);
+    }
+    e.len(stamps.files.len());
+    for (rel, size, mtime) in &stamps.files {
+        e.str(rel);
+        e.u64(*size);
+        e.u64(*mtime);
+    }
+    modforge_store::write(
+        &id,
+        &store_fingerprint(stamps.fingerprint),
+        &e.0,
+        &Hooks::default(),
+    )?;
+    Ok(())
+}
+
+/// Decodes a stamps payload (counts capped by its length).
+fn decode_tree(payload: &[u8]) -> Result<TreeStamps> {
+    let mut d = Dec {
+        r: Reader::new(payload),
+    };
+    if d.r.take(8).ok() != Some(&TREE_MAGIC[..]) {
+        return Err(d.bad("not a folder stamps payload"));
+    }
+    let fingerprint = d.u64()?;
+    let root = d.str()?;
+    let n = d.count(12)?;
+    let mut dirs = Vec::with_capacity(n);
+    for _ in 0..n {
+        dirs.push((d.str()?, d.u64()?));
+    }
+    let n = d.count(20)?;
+    let mut files = Vec::with_capacity(n);
+    for _ in 0..n {
+        files.push((d.str()?, d.u64()?, d.u64()?));
+    }
+    if d.r.remaining() != 0 {
+        return Err(d.bad("bytes after the last file"));
+    }
+    Ok(TreeStamps {
+        root,
+        fingerprint,
+        dirs,
+        files,
+    })
+}
+
+/// Examines one of this crate's snapshot payloads (mod cache, folder stamps, game index or memo) for the
 /// store's inspect and verify: a structural check, and with `deep` a full check of every record.
 /// Returns a JSON summary.
 pub fn examine_payload(
@@ -525,6 +609,16 @@ pub fn examine_payload(
                 "holders": s.holder_count,
             }))
         }
+        Some(m) if m == TREE_MAGIC => {
+            let stamps = decode_tree(payload)?;
+            Ok(json!({
+                "kind": TREE_KIND,
+                "fingerprint": format!("{:016x}", stamps.fingerprint),
+                "root": stamps.root,
+                "folders": stamps.dirs.len(),
+                "files": stamps.files.len(),
+            }))
+        }
         Some(m) if m == b"MFOVMEM1" => {
             let (memo, fp) = crate::game::Memo::decode(payload, deep)?;
             Ok(json!({
@@ -536,7 +630,7 @@ pub fn examine_payload(
         _ => Err(Error::corrupt(
             "payload",
             Some(0),
-            "not a modforge overlay payload (mod cache, game index or memo)",
+            "not a modforge overlay payload (mod cache, folder stamps, game index or memo)",
         )),
     }
 }
@@ -549,6 +643,8 @@ pub struct OverlayPayload(&'static str);
 impl OverlayPayload {
     /// Per-mod metadata caches (`modforge.overlay.mod@1`).
     pub const MOD: OverlayPayload = OverlayPayload(MOD_KIND);
+    /// Folder mod stamps (`modforge.overlay.tree@1`).
+    pub const TREE: OverlayPayload = OverlayPayload(TREE_KIND);
     /// The game index (`modforge.overlay.game@1`).
     pub const GAME_INDEX: OverlayPayload = OverlayPayload(crate::game::INDEX_KIND);
     /// The memo of game content hashes (`modforge.overlay.memo@1`).
@@ -581,5 +677,54 @@ impl modforge_store::PayloadKind for OverlayPayload {
             }
         });
         modforge_store::Examination::of(deep, outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_stamps_round_trip_and_damage_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let stamps = TreeStamps {
+            root: "/mods/a".into(),
+            fingerprint: 0x1234_5678_9abc_def0,
+            dirs: vec![(String::new(), 1), ("content".into(), 2)],
+            files: vec![("content/base/A.wad.client/x.bin".into(), 5, 3)],
+        };
+        save_tree(dir.path(), "a", &stamps).unwrap();
+        assert_eq!(load_tree(dir.path(), "a"), Some(stamps.clone()));
+        assert_eq!(load_tree(dir.path(), "b"), None);
+        // A flipped byte anywhere in the file fails the store's checks.
+        let path = tree_id(dir.path(), "a").unwrap().path();
+        let good = std::fs::read(&path).unwrap();
+        for at in (0..good.len()).step_by(7) {
+            let mut bad = good.clone();
+            bad[at] ^= 0x20;
+            std::fs::write(&path, &bad).unwrap();
+            assert_ne!(
+                load_tree(dir.path(), "a"),
+                Some(stamps.clone()),
+                "flip at {at}"
+            );
+        }
+        // Every truncation of the payload is refused by the decoder itself.
+        let mut e = Enc::default();
+        e.0.extend_from_slice(TREE_MAGIC);
+        e.u64(stamps.fingerprint);
+        e.str(&stamps.root);
+        e.len(1);
+        e.str("");
+        e.u64(1);
+        e.len(0);
+        let payload = e.0;
+        assert!(decode_tree(&payload).is_ok());
+        for cut in 0..payload.len() {
+            assert!(decode_tree(&payload[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut long = payload.clone();
+        long.push(0);
+        assert!(decode_tree(&long).is_err());
     }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Scene, spec, touch_later, tree, wad_contents};
+use common::{Scene, age_tree, has_stamps, spec, touch_later, tree, wad_contents};
 use modforge_core::{Categorize, Category, Control};
 use modforge_overlay::hash::path_hash;
 use modforge_overlay::wad::read_toc;
@@ -131,6 +131,73 @@ fn edits_invalidate_the_skip_including_same_size_edits() {
         "same size, later mtime (ns) is seen"
     );
     assert_eq!(content(&scene, AHRI, "data/h.bin"), b"version 3!, longer");
+}
+
+#[test]
+fn folder_stamps_prove_a_skip_and_miss_no_edit_addition_or_removal() {
+    let scene = Scene::new();
+    game(&scene);
+    let a = scene.folder_mod(
+        "a",
+        &[("base", 0)],
+        &[
+            ("base", "Ahri.wad.client", "data/h.bin", b"h from a"),
+            ("base", "Aatrox.wad.client", "data/a.bin", b"a from a"),
+        ],
+    );
+    let mods = vec![spec("a", &a)];
+    // Fresh folders are too recent to trust: no stamps, the next build scans again.
+    scene.build(mods.clone());
+    assert!(!has_stamps(&scene.state(), "a"));
+    let ahri = a.join("content/base/Ahri.wad.client");
+    type Change<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let changes: Vec<Change<'_>> = vec![
+        (
+            "a file added to a WAD folder",
+            Box::new(|| std::fs::write(ahri.join("data/new.bin"), b"new file").unwrap()),
+        ),
+        (
+            "a same-size edit with a later time",
+            Box::new(|| {
+                std::fs::write(ahri.join("data/h.bin"), b"h from A").unwrap();
+                touch_later(&ahri.join("data/h.bin"), 5);
+            }),
+        ),
+        (
+            "a file removed",
+            Box::new(|| std::fs::remove_file(ahri.join("data/new.bin")).unwrap()),
+        ),
+        (
+            "a file renamed",
+            Box::new(|| std::fs::rename(ahri.join("data/h.bin"), ahri.join("data/g.bin")).unwrap()),
+        ),
+    ];
+    for (what, change) in changes {
+        age_tree(&a);
+        let rescanned = scene.build(mods.clone());
+        assert_eq!(rescanned.mode, BuildMode::Incremental, "{what}: new times");
+        assert!(has_stamps(&scene.state(), "a"), "{what}: stamps saved");
+        let skipped = scene.build(mods.clone());
+        assert_eq!(skipped.mode, BuildMode::Skip, "{what}: stamps hold");
+        change();
+        let r = scene.build(mods.clone());
+        assert_eq!(
+            (r.mode, r.built.clone()),
+            (BuildMode::Incremental, vec![AHRI.to_owned()]),
+            "{what}"
+        );
+    }
+    let wad = wad_contents(&scene.overlay_wad(AHRI));
+    assert_eq!(wad[&path_hash("data/g.bin")].2, b"h from A");
+    assert!(!wad.contains_key(&path_hash("data/new.bin")));
+    // The stamps of a mod no longer listed are pruned with its cache.
+    let b = scene.folder_mod(
+        "b",
+        &[("base", 0)],
+        &[("base", "Ahri.wad.client", "data/h.bin", b"h from b")],
+    );
+    scene.build(vec![spec("b", &b)]);
+    assert!(!has_stamps(&scene.state(), "a"));
 }
 
 #[test]

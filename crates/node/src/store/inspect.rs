@@ -19,6 +19,7 @@ const PAYLOADS: &[&dyn PayloadKind] = &[
     &modforge_rom::RomCachePayload::BLOB,
     &modforge_rom::RomCachePayload::THUMB,
     &modforge_overlay::OverlayPayload::MOD,
+    &modforge_overlay::OverlayPayload::TREE,
     &modforge_overlay::OverlayPayload::GAME_INDEX,
     &modforge_overlay::OverlayPayload::MEMO,
     &modforge_icons::IconsPayload,

@@ -8,12 +8,14 @@
 //!
 //! [`scan`] only stats (it gives the mod's fingerprint, also on the no-op path); [`collect`]
 //! hashes the files, reusing the content hash of every file whose size and modification time
-//! are unchanged since the cached collection. Symbolic links are never followed.
+//! are unchanged since the cached collection. Symbolic links are never followed. A scan's
+//! [`TreeStamps`] let the next build prove the fingerprint unchanged without reading a folder.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use modforge_core::Control;
 use modforge_walk::engine::EntryKind;
@@ -57,6 +59,11 @@ struct FolderFile {
     class: FileClass,
 }
 
+/// Folder modification times this close to the scan (or later) are not trusted by
+/// [`TreeStamps`]: an entry added within the same clock tick would leave the time unchanged.
+/// Two seconds covers the coarsest common file system (FAT).
+const RACY: Duration = Duration::from_secs(2);
+
 /// The stat-only view of a folder mod.
 #[derive(Debug)]
 pub(crate) struct FolderScan {
@@ -68,6 +75,48 @@ pub(crate) struct FolderScan {
     /// The mod fingerprint: the stat framing over the config and every file under `content/`
     /// and `RAW/`.
     pub fingerprint: u64,
+    /// What the next build may check instead of scanning again; `None` when a folder's time is
+    /// too recent to trust.
+    pub stamps: Option<TreeStamps>,
+}
+
+/// What a [`scan`] saw, enough to prove by stat alone that a later scan would give the same
+/// fingerprint (docs/overlay.md, "Folder stamps"): the modification time of the root and of
+/// every folder it read (adding, removing or renaming an entry changes its folder's time), and
+/// the size and time of every file in the fingerprint (an edit changes one of them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TreeStamps {
+    /// The scanned root, as given.
+    pub root: String,
+    /// The fingerprint the scan computed.
+    pub fingerprint: u64,
+    /// Folders relative to the root (`""` is the root), with their modification times in ns.
+    pub dirs: Vec<(String, u64)>,
+    /// Files in the fingerprint, relative to the root: size and modification time in ns.
+    pub files: Vec<(String, u64, u64)>,
+}
+
+impl TreeStamps {
+    /// Whether `root` still matches: one `lstat` per folder and file, no folder is read.
+    pub(crate) fn hold(&self, root: &Path) -> bool {
+        let stat = |rel: &str| {
+            let path = if rel.is_empty() {
+                root.to_path_buf()
+            } else {
+                root.join(rel)
+            };
+            std::fs::symlink_metadata(path).ok()
+        };
+        self.root == root.to_string_lossy()
+            && self.dirs.par_iter().all(|(rel, mtime)| {
+                stat(rel).is_some_and(|m| m.is_dir() && crate::io::size_and_mtime(&m).1 == *mtime)
+            })
+            && self.files.par_iter().all(|(rel, size, mtime)| {
+                stat(rel).is_some_and(|m| {
+                    m.is_file() && crate::io::size_and_mtime(&m) == (*size, *mtime)
+                })
+            })
+    }
 }
 
 /// Stats a folder mod (no file content is read): the config, and everything under `content/`
@@ -82,7 +131,14 @@ pub(crate) fn scan(root: &Path) -> Result<FolderScan> {
         }
         Some((top, _)) => top.eq_ignore_ascii_case("content") || top.eq_ignore_ascii_case("raw"),
     };
+    // The root's time is taken before its listing: an entry added during the scan moves it past
+    // what is recorded, never before.
+    let started = SystemTime::now();
+    let root_mtime = std::fs::symlink_metadata(root)
+        .map(|m| crate::io::size_and_mtime(&m).1)
+        .map_err(|e| Error::io("stat", root, e))?;
     let listed = crate::tree::list(root, keep)?;
+    let mut dirs = vec![(String::new(), root_mtime)];
     let mut records = Vec::new();
     let mut files = Vec::new();
     let mut warnings = Vec::new();
@@ -107,6 +163,9 @@ pub(crate) fn scan(root: &Path) -> Result<FolderScan> {
                 warnings.push(symlink_warning(&entry.rel));
             }
             continue;
+        }
+        if entry.kind == EntryKind::Dir {
+            dirs.push((entry.rel.clone(), entry.mtime_ns));
         }
         if rest.is_empty() {
             if entry.kind == EntryKind::File && *top == CONFIG_JSON {
@@ -177,6 +236,23 @@ pub(crate) fn scan(root: &Path) -> Result<FolderScan> {
         ));
     }
     let fingerprint = stat_fingerprint(&mut records);
+    let trusted_before = crate::hash::mtime_ns(
+        started
+            .checked_sub(RACY)
+            .ok_or_else(|| std::io::Error::other("clock before the epoch")),
+    );
+    let stamps = dirs
+        .iter()
+        .all(|(_, mtime)| *mtime < trusted_before)
+        .then(|| TreeStamps {
+            root: root.to_string_lossy().into_owned(),
+            fingerprint,
+            dirs,
+            files: records
+                .iter()
+                .map(|r| (r.key.clone(), r.size, r.mtime_ns))
+                .collect(),
+        });
     Ok(FolderScan {
         root: root.to_path_buf(),
         toml_only: toml && config.is_none(),
@@ -184,6 +260,7 @@ pub(crate) fn scan(root: &Path) -> Result<FolderScan> {
         files,
         warnings,
         fingerprint,
+        stamps,
     })
 }
 

@@ -196,3 +196,35 @@ pub fn touch_later(path: &Path, secs: u64) {
     f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(secs))
         .unwrap();
 }
+
+/// Sets the mtime of every file and folder under `root` (root included) to an hour ago, deepest
+/// first, so that folder times are old enough to be trusted by a mod's stamps.
+pub fn age_tree(root: &Path) {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fn visit(path: &Path, past: std::time::SystemTime) {
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).unwrap() {
+                visit(&entry.unwrap().path(), past);
+            }
+            std::fs::File::open(path)
+                .unwrap()
+                .set_modified(past)
+                .unwrap();
+        } else if meta.is_file() {
+            let f = std::fs::File::options().write(true).open(path).unwrap();
+            f.set_modified(past).unwrap();
+        }
+    }
+    visit(root, past);
+}
+
+/// Whether the state folder holds saved stamps of folder mod `id`.
+pub fn has_stamps(state: &Path, id: &str) -> bool {
+    std::fs::read_dir(state.join("cache")).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&format!("tree-{id}_")) && name.ends_with(".mfs")
+        })
+    })
+}
