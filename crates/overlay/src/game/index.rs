@@ -147,11 +147,26 @@ impl GameIndex {
             .unwrap_or(u64::MAX)
     }
 
-    /// What the index knows of `hash`.
+    /// What the index knows of `hash`. Path hashes are XXH64 values, spread evenly, so the
+    /// search interpolates: about 4 reads for 500k hashes where bisection needs 19, each read
+    /// a likely cache miss in a 4 MB array. After 8 rounds (data that is not spread evenly,
+    /// such as a hostile file) it bisects.
     pub fn lookup(&self, hash: u64) -> Option<HashInfo> {
         let (mut lo, mut hi) = (0usize, self.hash_count);
+        let mut rounds = 0;
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
+            let (first, last) = (self.hash_at(lo), self.hash_at(hi - 1));
+            if first <= last && (hash < first || hash > last) {
+                return None;
+            }
+            let mid = if rounds < 8 && first <= hash && hash <= last {
+                let span = u128::from(last - first).max(1);
+                let at = u128::from(hash - first) * (hi - 1 - lo) as u128 / span;
+                lo + usize::try_from(at).unwrap_or(0).min(hi - 1 - lo)
+            } else {
+                lo + (hi - lo) / 2
+            };
+            rounds += 1;
             let h = self.hash_at(mid);
             if h == hash {
                 return self.info_at(mid);

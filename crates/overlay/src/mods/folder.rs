@@ -97,26 +97,110 @@ pub(crate) struct TreeStamps {
 }
 
 impl TreeStamps {
-    /// Whether `root` still matches: one `lstat` per folder and file, no folder is read.
+    /// Whether `root` still matches: one stat per folder and file (symbolic links not
+    /// followed), no folder is read.
     pub(crate) fn hold(&self, root: &Path) -> bool {
-        let stat = |rel: &str| {
-            let path = if rel.is_empty() {
-                root.to_path_buf()
-            } else {
-                root.join(rel)
-            };
-            std::fs::symlink_metadata(path).ok()
-        };
-        self.root == root.to_string_lossy()
-            && self.dirs.par_iter().all(|(rel, mtime)| {
-                stat(rel).is_some_and(|m| m.is_dir() && crate::io::size_and_mtime(&m).1 == *mtime)
-            })
-            && self.files.par_iter().all(|(rel, size, mtime)| {
-                stat(rel).is_some_and(|m| {
-                    m.is_file() && crate::io::size_and_mtime(&m) == (*size, *mtime)
-                })
-            })
+        self.root == root.to_string_lossy() && stamps_hold(root, &self.dirs, &self.files)
     }
+}
+
+/// [`TreeStamps::hold`] on Unix: the stamped folders are visited as a tree from the root, each
+/// opened relative to its parent and its files stat'ed relative to it, so the kernel resolves
+/// one path component per folder and per file instead of whole paths (which were most of a
+/// no-op build's time).
+#[cfg(unix)]
+fn stamps_hold(root: &Path, dirs: &[(String, u64)], files: &[(String, u64, u64)]) -> bool {
+    use rustix::fd::{AsFd, BorrowedFd};
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
+
+    /// One stamped folder: its time, its stamped subfolders and files.
+    #[derive(Default)]
+    struct Node<'a> {
+        mtime: u64,
+        dirs: Vec<&'a str>,
+        files: Vec<(&'a str, u64, u64)>,
+    }
+    fn mtime_of(st: &Stat) -> u64 {
+        u64::try_from(i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec))
+            .unwrap_or(0)
+    }
+    fn split(rel: &str) -> (&str, &str) {
+        rel.rsplit_once('/').unwrap_or(("", rel))
+    }
+    const DIR: OFlags = OFlags::RDONLY
+        .union(OFlags::DIRECTORY)
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::CLOEXEC);
+    /// Whether the folder open at `fd` has its time and its files their sizes and times.
+    fn here(node: &Node<'_>, fd: BorrowedFd<'_>) -> bool {
+        rustix::fs::fstat(fd).is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::Directory
+                && mtime_of(&st) == node.mtime
+        }) && node.files.iter().all(|(name, size, mtime)| {
+            rustix::fs::statat(fd, *name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+                FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+                    && u64::try_from(st.st_size).ok() == Some(*size)
+                    && mtime_of(&st) == *mtime
+            })
+        })
+    }
+    /// [`here`] for folder `rel` open at `fd` and, depth first, every stamped folder under it.
+    fn visit(tree: &HashMap<&str, Node<'_>>, rel: &str, fd: BorrowedFd<'_>) -> bool {
+        tree.get(rel).is_some_and(|node| {
+            here(node, fd)
+                && node.dirs.iter().all(|child| {
+                    rustix::fs::openat(fd, split(child).1, DIR, Mode::empty())
+                        .is_ok_and(|sub| visit(tree, child, sub.as_fd()))
+                })
+        })
+    }
+
+    let mut tree: HashMap<&str, Node<'_>> = HashMap::with_capacity(dirs.len());
+    for (rel, mtime) in dirs {
+        tree.entry(rel.as_str()).or_default().mtime = *mtime;
+    }
+    for (rel, _) in dirs.iter().filter(|(rel, _)| !rel.is_empty()) {
+        match tree.get_mut(split(rel).0) {
+            Some(parent) => parent.dirs.push(rel.as_str()),
+            // A folder whose parent is not stamped: `scan` never records one.
+            None => return false,
+        }
+    }
+    for (rel, size, mtime) in files {
+        match tree.get_mut(split(rel).0) {
+            Some(parent) => parent.files.push((split(rel).1, *size, *mtime)),
+            None => return false,
+        }
+    }
+    let Ok(root_fd) = rustix::fs::open(root, DIR, Mode::empty()) else {
+        return false;
+    };
+    // The root here, its subtrees in parallel.
+    tree.get("").is_some_and(|top| {
+        here(top, root_fd.as_fd())
+            && top.dirs.par_iter().all(|child| {
+                rustix::fs::openat(&root_fd, split(child).1, DIR, Mode::empty())
+                    .is_ok_and(|sub| visit(&tree, child, sub.as_fd()))
+            })
+    })
+}
+
+/// [`TreeStamps::hold`] elsewhere: one metadata call per folder and file, by path.
+#[cfg(not(unix))]
+fn stamps_hold(root: &Path, dirs: &[(String, u64)], files: &[(String, u64, u64)]) -> bool {
+    let stat = |rel: &str| {
+        let path = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        std::fs::symlink_metadata(path).ok()
+    };
+    dirs.par_iter().all(|(rel, mtime)| {
+        stat(rel).is_some_and(|m| m.is_dir() && crate::io::size_and_mtime(&m).1 == *mtime)
+    }) && files.par_iter().all(|(rel, size, mtime)| {
+        stat(rel).is_some_and(|m| m.is_file() && crate::io::size_and_mtime(&m) == (*size, *mtime))
+    })
 }
 
 /// Stats a folder mod (no file content is read): the config, and everything under `content/`
