@@ -1,5 +1,6 @@
-//! Hostile input for every parser (docs/overlay.md, "Mod formats", "WAD format"): WAD files of
-//! every version, fantome/zip archives (with packed WADs inside) and modpkg packages get random
+//! Hostile input for every parser (docs/overlay.md, "Mod formats", "WAD format", "Folder
+//! stamps"): WAD files of every version, fantome/zip archives (with packed WADs inside), modpkg
+//! packages and the folder stamps payload get random
 //! bytes, truncation at every offset, bit flips, and structure-aware mutation (valid framing with
 //! lying fields). Every input gives a value or an error, never a panic, and allocates at most a
 //! bounded multiple of its length (a counting global allocator watches every allocation).
@@ -17,7 +18,7 @@ use modforge_overlay::wad::{
     ComposedEntry, SubchunkRecord, SubchunkToc, TocEntry, WadImage, decode_chunk,
     find_subchunk_toc, parse_toc,
 };
-use modforge_overlay::{AnalyzeOptions, analyze_mod, read_wad_bytes};
+use modforge_overlay::{AnalyzeOptions, analyze_mod, examine_payload, read_wad_bytes};
 use xxhash_rust::xxh3::xxh3_64;
 
 struct Counting;
@@ -478,5 +479,72 @@ fn modpkg_parser_survives_hostile_input() {
         bounded(&b, "lying modpkg field", |b| {
             with_file(dir.path(), "l.modpkg", b, analyze)
         });
+    }
+}
+
+/// A folder stamps payload (docs/overlay.md, "Folder stamps") and the offsets of its count and
+/// string-length fields.
+fn sample_stamps() -> (Vec<u8>, Vec<usize>) {
+    let mut out = b"MFOVTRE1".to_vec();
+    let mut fields = Vec::new();
+    let text = |out: &mut Vec<u8>, fields: &mut Vec<usize>, s: &str| {
+        fields.push(out.len());
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    };
+    out.extend_from_slice(&0x1234_5678_9abc_def0u64.to_le_bytes());
+    text(&mut out, &mut fields, "/mods/a");
+    let dirs = [
+        "",
+        "content",
+        "content/base",
+        "content/base/Aatrox.wad.client",
+    ];
+    fields.push(out.len());
+    out.extend_from_slice(&(dirs.len() as u32).to_le_bytes());
+    for (i, d) in dirs.iter().enumerate() {
+        text(&mut out, &mut fields, d);
+        out.extend_from_slice(&(1_700_000_000_000_000_000u64 + i as u64).to_le_bytes());
+    }
+    let files = [
+        "mod.config.json",
+        "content/base/Aatrox.wad.client/data/a.bin",
+    ];
+    fields.push(out.len());
+    out.extend_from_slice(&(files.len() as u32).to_le_bytes());
+    for f in files {
+        text(&mut out, &mut fields, f);
+        out.extend_from_slice(&17u64.to_le_bytes());
+        out.extend_from_slice(&1_700_000_000_000_000_000u64.to_le_bytes());
+    }
+    (out, fields)
+}
+
+fn examine(bytes: &[u8]) -> bool {
+    examine_payload(bytes, true, &Control::default()).is_ok()
+}
+
+#[test]
+fn folder_stamps_parser_survives_hostile_input() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (valid, fields) = sample_stamps();
+    let summary = examine_payload(&valid, true, &Control::default()).unwrap();
+    assert_eq!(summary["kind"], "modforge.overlay.tree@1");
+    assert_eq!(
+        (summary["folders"].as_u64(), summary["files"].as_u64()),
+        (Some(4), Some(2))
+    );
+    assert_eq!(summary["root"], "/mods/a");
+    classic(7, &valid, |b, what| {
+        bounded(b, what, examine);
+    });
+    // Structure-aware: the framing is right and a count or a string length lies (the store's
+    // checksum would pass, since the payload is what it covers).
+    let mut rng = SplitMix64::new(8);
+    for _ in 0..2000 {
+        let mut b = valid.clone();
+        let at = fields[rng.below(fields.len() as u64) as usize];
+        b[at..at + 4].copy_from_slice(&lies(&mut rng, valid.len()).to_le_bytes());
+        bounded(&b, "lying stamps field", examine);
     }
 }
