@@ -319,6 +319,63 @@ describe('IconCache', () => {
     copying.close()
   })
 
+  it('serves every blob from its 1 MiB window, those crossing a window end included, as the copying path does', async () => {
+    // 60 opaque 128x128 noise icons: lossless WebP barely shrinks them, so `blobs` spans 3 windows.
+    const folder = dir('noise')
+    let state = 0x2545f491
+    const next = () => {
+      state ^= state << 13
+      state ^= state >>> 17
+      state ^= state << 5
+      return state >>> 0
+    }
+    const pixels: Record<string, Buffer> = {}
+    for (let i = 0; i < 60; i += 1) {
+      const name = `is_noise${String(i).padStart(2, '0')}`
+      const header = Buffer.alloc(18)
+      header[2] = 2 // uncompressed true colour
+      header.writeUInt16LE(128, 12)
+      header.writeUInt16LE(128, 14)
+      header[16] = 32
+      header[17] = 0x28 // top-left origin, 8 alpha bits
+      const bgra = Buffer.alloc(128 * 128 * 4)
+      const rgba = Buffer.alloc(bgra.length)
+      for (let p = 0; p < bgra.length; p += 4) {
+        const value = next()
+        const [r, g, b] = [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff]
+        bgra.set([b, g, r, 255], p)
+        rgba.set([r, g, b, 255], p)
+      }
+      writeFileSync(join(folder, `${name}.tga`), Buffer.concat([header, bgra]))
+      pixels[name] = rgba
+    }
+    const cacheDir = dir('cache-noise')
+    const sources = [{ path: folder, icons: true }]
+    const cache = await IconCache.open({ sources, cacheDir, validate: 'blocking' })
+    const names = Object.keys(pixels)
+    expect(cache.names()).toEqual(names)
+    let total = 0
+    for (const name of names) {
+      const icon = cache.getIcon(name)!
+      total += icon.data.length
+      const copied = (await cache.getIconAsync(name))!
+      expect(icon.data.equals(copied.data), name).toBe(true)
+      const decoded = await decodeImage(icon.data)
+      expect([decoded.width, decoded.height]).toEqual([128, 128])
+      expect(decoded.pixels.equals(pixels[name]), name).toBe(true)
+    }
+    expect(total).toBeGreaterThan(2 * 2 ** 20)
+    cache.close()
+    // A fresh open serves the same bytes in the reverse order (windows fetched from the end first),
+    // and copy mode hands out equal copies.
+    const reopened = IconCache.openSync({ sources, cacheDir, copy: true })
+    for (const name of [...names].reverse()) {
+      const decoded = await decodeImage(reopened.getIcon(name)!.data)
+      expect(decoded.pixels.equals(pixels[name]), name).toBe(true)
+    }
+    reopened.close()
+  })
+
   it('checks its options', async () => {
     await expect(IconCache.open({ cacheDir: false } as never)).rejects.toMatchObject({ code: 'ERR_MODFORGE_INVALID_ARG', message: expect.stringContaining("'sources' and 'discover'") })
     await expect(IconCache.open({ sources: [], maxsize: 4 } as never)).rejects.toMatchObject({ message: expect.stringContaining("did you mean 'maxSize'?") })

@@ -404,14 +404,14 @@ interface View {
   found: Map<string, Readonly<Icon>>
   /** Names `found` may hold: twice the entries, so a caller cycling through case variants cannot grow it without bound. */
   foundLimit: number
-  payload: Buffer
-  data: DataView
-  entries: number
-  blobs: number
-  blobsEnd: number
+  /** The `entries` section. */
+  entries: DataView
+  /** Windows over `blobs` fetched so far, by `floor(offset / window)`. */
+  windows: (Buffer | undefined)[]
+  /** Bytes per window (the native side may hand out more). */
+  window: number
   labels: string[]
 }
-
 const unclosedCaches = new FinalizationRegistry<number>((handle) => native.iconCacheClose(handle))
 
 /** The first value of a request header. */
@@ -437,9 +437,9 @@ export class IconCache {
     this.#handle = info.handle
     this.#entryLength = info.entryLength
     this.#copy = copy
-    const epoch = native.iconCacheEpochCell(info.handle)
-    this.#epoch = epoch.live ? new Uint32Array(epoch.cell.buffer, epoch.cell.byteOffset, 1) : null
-    this.#view = this.#fetchView()
+    const raw = native.iconCacheView(info.handle, true)
+    this.#epoch = raw.live && raw.cell ? new Uint32Array(raw.cell.buffer, raw.cell.byteOffset, 1) : null
+    this.#view = this.#viewOf(raw)
     unclosedCaches.register(this, info.handle, this)
   }
 
@@ -467,19 +467,33 @@ export class IconCache {
   }
 
   #fetchView(): View {
-    const raw = native.iconCacheView(this.#handle)
+    return this.#viewOf(native.iconCacheView(this.#handle, false))
+  }
+
+  #viewOf(raw: ReturnType<typeof native.iconCacheView>): View {
     return {
       generation: raw.generation,
       epoch: raw.epoch,
       found: new Map(),
-      foundLimit: (2 * (raw.entries[1] - raw.entries[0])) / this.#entryLength,
-      payload: raw.payload,
-      data: new DataView(raw.payload.buffer, raw.payload.byteOffset, raw.payload.byteLength),
-      entries: raw.entries[0],
-      blobs: raw.blobs[0],
-      blobsEnd: raw.blobs[1],
+      foundLimit: (2 * raw.entries.byteLength) / this.#entryLength,
+      entries: new DataView(raw.entries.buffer, raw.entries.byteOffset, raw.entries.byteLength),
+      windows: new Array<Buffer | undefined>(Math.ceil(raw.blobsLength / raw.window)),
+      window: raw.window,
       labels: raw.labels,
     }
+  }
+
+  /** The bytes `start..end` of `blobs` of `view`, or `null` when its generation is no longer served. */
+  #blob(view: View, start: number, end: number): Buffer | null {
+    const slot = Math.floor(start / view.window)
+    const base = slot * view.window
+    let window = view.windows[slot]
+    if (window === undefined || end > base + window.length) {
+      const fetched = native.iconCacheBlobs(this.#handle, view.generation, base, end)
+      if (fetched === null) return null
+      window = view.windows[slot] = fetched
+    }
+    return window.subarray(start - base, end - base)
   }
 
   /**
@@ -502,32 +516,38 @@ export class IconCache {
         return this.#copy ? { ...known, data: Buffer.from(known.data) } : known
       }
     }
-    let found = native.iconCacheFind(this.#handle, view.generation, name)
-    if (found === STALE) {
-      view = this.#view = this.#fetchView()
-      found = native.iconCacheFind(this.#handle, view.generation, name)
-    } else if (found >= 0 && epoch !== undefined) {
-      // The view's generation was still served after `epoch` was read, so no swap counted in
-      // `epoch` came after it (a view taken while a swap ran starts one behind).
-      view.epoch = epoch
-    }
-    if (found >= 0) {
-      const at = view.entries + found * this.#entryLength
-      const data = view.data
-      const start = view.blobs + data.getUint32(at + 24, true) + data.getUint32(at + 28, true) * 0x1_0000_0000
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      let found = native.iconCacheFind(this.#handle, view.generation, name)
+      if (found === STALE) {
+        view = this.#view = this.#fetchView()
+        found = native.iconCacheFind(this.#handle, view.generation, name)
+      } else if (found >= 0 && epoch !== undefined) {
+        // The view's generation was still served after `epoch` was read, so no swap counted in
+        // `epoch` came after it (a view taken while a swap ran starts one behind).
+        view.epoch = epoch
+      }
+      if (found === MISSING) return null
+      if (found === IN_MEMORY || found === STALE) break
+      const at = found * this.#entryLength
+      const entries = view.entries
+      const start = entries.getUint32(at + 24, true) + entries.getUint32(at + 28, true) * 0x1_0000_0000
+      const data = this.#blob(view, start, start + entries.getUint32(at + 32, true))
+      if (data === null) {
+        // A swap between the lookup and the window: look the name up in the new generation.
+        view = this.#view = this.#fetchView()
+        continue
+      }
       const icon: Icon = Object.freeze({
-        data: view.payload.subarray(start, start + data.getUint32(at + 32, true)),
+        data,
         mime: 'image/webp' as const,
-        width: data.getUint16(at + 10, true),
-        height: data.getUint16(at + 12, true),
-        source: view.labels[data.getUint16(at + 8, true)],
+        width: entries.getUint16(at + 10, true),
+        height: entries.getUint16(at + 12, true),
+        source: view.labels[entries.getUint16(at + 8, true)],
       })
       if (epoch !== undefined && view.found.size < view.foundLimit) view.found.set(name, icon)
       return this.#copy ? { ...icon, data: Buffer.from(icon.data) } : icon
     }
-    if (found === MISSING) return null
-    // IN_MEMORY (or a generation swapped twice between the two lookups): the copying path.
-    if (found !== IN_MEMORY && found !== STALE) return null
+    // IN_MEMORY (or a generation swapped again during the lookup): the copying path.
     return (native.iconCacheGetIcon(this.#handle, name) as Icon | null) ?? null
   }
 

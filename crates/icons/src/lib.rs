@@ -21,8 +21,8 @@ pub mod gff;
 pub mod key;
 
 pub use cache::{
-    Background, BuildReport, CacheStats, CacheView, Cell, ENTRY_LEN, EntryRecord, FLAG_ON_DEMAND,
-    FLAG_OPAQUE, FLAG_RESIZED, FORMAT_VERSION, Failure, Icon, IconBytes, IconCache,
+    BLOB_WINDOW, Background, BuildReport, CacheStats, CacheView, Cell, ENTRY_LEN, EntryRecord,
+    FLAG_ON_DEMAND, FLAG_OPAQUE, FLAG_RESIZED, FORMAT_VERSION, Failure, Icon, IconBytes, IconCache,
     IconCacheOptions, IconsPayload, KIND, Lookup, MIME, RebuildOptions, Response, Sheet,
     SheetFormat, SheetOptions, Sources, UpdateEvent, UpdateFn, Validate, ValidationState,
     encoder_id, examine_payload, icon_url, parse_request_name, respond,

@@ -166,6 +166,18 @@ fn view_path_matches_get_icon() {
     }
     assert_eq!(cache.find("nope"), Lookup::Missing);
     assert_eq!(cache.find("../x"), Lookup::Missing);
+
+    // Blob windows: from the asked start to 1 MiB further or the end of `blobs`, never short of
+    // the asked end, relative to the payload; a range outside `blobs` has none.
+    let blobs = view.blobs_range();
+    let len = blobs.len() as u64;
+    assert!(len < modforge_icons::BLOB_WINDOW);
+    assert_eq!(view.blob_window(0, 0), Some(blobs.clone()));
+    assert_eq!(view.blob_window(3, 5), Some(blobs.start + 3..blobs.end));
+    assert_eq!(view.blob_window(len, len), Some(blobs.end..blobs.end));
+    assert_eq!(view.blob_window(0, len + 1), None);
+    assert_eq!(view.blob_window(5, 3), None);
+    assert_eq!(view.blob_window(u64::MAX, u64::MAX), None);
 }
 
 #[test]

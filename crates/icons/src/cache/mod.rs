@@ -453,7 +453,30 @@ impl CacheView {
     pub fn is_mapped(&self) -> bool {
         matches!(self.generation.bytes, GenBytes::Mapped(_))
     }
+
+    /// The window of `blobs` a binding exposes to serve the blob bytes `start..end` (offsets
+    /// relative to `blobs`): from `start` to at least [`BLOB_WINDOW`] bytes further (less at the
+    /// end of the section) and never short of `end`, so one window serves the neighbouring icons too.
+    /// The range is relative to [`CacheView::payload`]; `None` when `start..end` is not inside
+    /// `blobs`.
+    pub fn blob_window(&self, start: u64, end: u64) -> Option<Range<usize>> {
+        let blobs = self.blobs_range();
+        let len = blobs.len() as u64;
+        if start > end || end > len {
+            return None;
+        }
+        let stop = end.max(start.saturating_add(BLOB_WINDOW).min(len));
+        Some(blobs.start + start as usize..blobs.start + stop as usize)
+    }
 }
+
+/// Shards of the map of icons held in memory (encoded on demand or repaired).
+const MEMORY_SHARDS: usize = 8;
+
+/// Bytes of `blobs` a binding exposes per window ([`CacheView::blob_window`]): small enough that
+/// a runtime accounting the window as external memory never starts a collection for it, large
+/// enough that a few hundred icons share one window (docs/icons.md, "Serving path").
+pub const BLOB_WINDOW: u64 = 1 << 20;
 
 /// One generation: its bytes, its checked layout and a per-entry check state.
 pub(crate) struct Generation {
@@ -708,7 +731,9 @@ impl IconCache {
             index: RwLock::new(None),
             index_build: Mutex::new(()),
             build_lock: Mutex::new(()),
-            memory: DashMap::new(),
+            // A fixed shard count: the default asks the system for the core count (cgroup files
+            // on Linux), a cost every warm start would pay for a map that is mostly empty.
+            memory: DashMap::with_shard_amount(MEMORY_SHARDS),
             failed: Mutex::new(Vec::new()),
             warnings: Mutex::new(warnings),
             validation: Mutex::new(ValidationState::Pending),

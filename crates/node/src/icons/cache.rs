@@ -2,6 +2,7 @@
 //! bytes read by JavaScript from a Buffer over the mapped generation), on-demand and async
 //! lookups, rebuilds, serving and contact sheets (docs/icons.md, "Node API" and "Serving path").
 
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, LazyLock};
 
 use modforge_core::Control;
@@ -245,22 +246,31 @@ pub fn icon_cache_close(env: &Env, handle: u32) {
     CACHES.remove(env, handle);
 }
 
-/// The served generation as one Buffer over its payload (a view of the private mapping; a copy
-/// when the cache lives in memory or the runtime refuses external buffers) with the byte ranges
-/// of `entries` and `blobs`, the source labels and the swap count it was taken at:
-/// `{generation, epoch, payload, entries: [start, end], blobs: [start, end], labels}`.
+/// The served generation as JavaScript reads it: a Buffer over its `entries` section (a view of
+/// the private mapping; a copy when the cache lives in memory or the runtime refuses external
+/// buffers), the byte length of `blobs`, the length of the blob windows [`icon_cache_blobs`]
+/// hands out, the source labels and the swap count it was taken at:
+/// `{generation, epoch, entries, blobsLength, window, labels}`. With `epochCell`, also the cache's swap
+/// counter as a 4-byte Buffer (a native-endian `u32`; see `IconCache::epoch_cell`) and whether
+/// it is `live`: an external view the cache keeps current, not a copy made because the runtime
+/// refuses external buffers. Blob bytes come in windows from [`icon_cache_blobs`].
 #[napi(
-    ts_return_type = "{ generation: number; epoch: number; payload: Buffer; entries: [number, number]; blobs: [number, number]; labels: string[] }"
+    ts_return_type = "{ generation: number; epoch: number; entries: Buffer; blobsLength: number; window: number; labels: string[]; cell?: Buffer; live?: boolean }"
 )]
-pub fn icon_cache_view<'env>(env: &'env Env, handle: u32) -> napi::Result<Object<'env>> {
-    let view = sync(env, |_control| Ok(CACHES.get(handle)?.view()))?;
+pub fn icon_cache_view<'env>(
+    env: &'env Env,
+    handle: u32,
+    epoch_cell: bool,
+) -> napi::Result<Object<'env>> {
+    let (view, cell) = sync(env, |_control| {
+        let cache = CACHES.get(handle)?;
+        Ok((cache.view(), epoch_cell.then(|| cache.epoch_cell())))
+    })?;
     let mut object = Object::new(env)?;
     object.set_named_property("generation", view.generation() as f64)?;
     object.set_named_property("epoch", view.epoch())?;
-    let entries = view.entries_range();
-    let blobs = view.blobs_range();
-    object.set_named_property("entries", vec![entries.start as f64, entries.end as f64])?;
-    object.set_named_property("blobs", vec![blobs.start as f64, blobs.end as f64])?;
+    object.set_named_property("blobsLength", view.blobs().len() as f64)?;
+    object.set_named_property("window", icons::BLOB_WINDOW as f64)?;
     let mut labels = Vec::new();
     let mut id = 0u16;
     while let Some(label) = view.source_label(id) {
@@ -271,19 +281,60 @@ pub fn icon_cache_view<'env>(env: &'env Env, handle: u32) -> napi::Result<Object
         };
     }
     object.set_named_property("labels", labels)?;
-    let payload = payload_buffer(env, view)?;
-    object.set_named_property("payload", payload)?;
+    if let Some(cell) = cell {
+        let buffer = epoch_buffer(env, cell)?;
+        object.set_named_property("live", buffer.1)?;
+        object.set_named_property("cell", buffer.0)?;
+    }
+    let entries = view.entries_range();
+    object.set_named_property("entries", view_buffer(env, view, entries)?)?;
     Ok(object)
 }
 
-/// A Buffer over the payload of `view`: external over a private mapping (kept alive by the
-/// Buffer's finalizer), else a copy.
-fn payload_buffer(env: &Env, view: icons::CacheView) -> napi::Result<BufferSlice<'_>> {
-    let len = view.payload().len();
-    if !view.is_mapped() || len == 0 {
-        return BufferSlice::copy_from(env, view.payload());
+/// The bytes `start..end` of the `blobs` section of generation `generation` (offsets relative
+/// to `blobs`), in a Buffer that may extend past `end` so that neighbouring icons share it
+/// (`CacheView::blob_window`); `null` when `generation` is no longer the served one (fetch the
+/// view again). Bytes are served only after `iconCacheFind` checked their entry.
+#[napi]
+pub fn icon_cache_blobs<'env>(
+    env: &'env Env,
+    handle: u32,
+    generation: f64,
+    start: f64,
+    end: f64,
+) -> napi::Result<Option<BufferSlice<'env>>> {
+    let window = sync(env, |_control| {
+        let view = CACHES.get(handle)?.view();
+        if view.generation() as f64 != generation {
+            return Ok(None);
+        }
+        match view.blob_window(start as u64, end as u64) {
+            Some(window) => Ok(Some((view, window))),
+            None => Err(NodeError::InvalidArg(format!(
+                "blob range {start}..{end} is outside the {} bytes of generation {generation}",
+                view.blobs().len()
+            ))),
+        }
+    })?;
+    window
+        .map(|(view, window)| view_buffer(env, view, window))
+        .transpose()
+}
+
+/// A Buffer over `range` of the payload of `view`: external over a private mapping (kept alive
+/// by the Buffer's finalizer), else a copy.
+fn view_buffer(
+    env: &Env,
+    view: icons::CacheView,
+    range: std::ops::Range<usize>,
+) -> napi::Result<BufferSlice<'_>> {
+    let Some(bytes) = view.payload().get(range) else {
+        return Err(NodeError::Internal("a view range outside the payload".into()).into_napi(env));
+    };
+    if !view.is_mapped() || bytes.is_empty() {
+        return BufferSlice::copy_from(env, bytes);
     }
-    let data = view.payload().as_ptr().cast_mut();
+    let (data, len) = (bytes.as_ptr().cast_mut(), bytes.len());
     #[allow(unsafe_code)]
     // SAFETY: `data` points at `len` bytes of a private, writable (MAP_PRIVATE, copy-on-write)
     // mapping owned by the generation in `view`; the view is moved into the finalizer, so the
@@ -296,12 +347,9 @@ fn payload_buffer(env: &Env, view: icons::CacheView) -> napi::Result<BufferSlice
     }
 }
 
-/// The cache's swap counter as a 4-byte Buffer (a native-endian `u32`; see
-/// `IconCache::epoch_cell`) and whether it is `live`: an external view the cache keeps current,
-/// not a copy made because the runtime refuses external buffers. Call once per handle.
-#[napi(ts_return_type = "{ cell: Buffer; live: boolean }")]
-pub fn icon_cache_epoch_cell<'env>(env: &'env Env, handle: u32) -> napi::Result<Object<'env>> {
-    let cell = sync(env, |_control| Ok(CACHES.get(handle)?.epoch_cell()))?;
+/// The swap counter `cell` as an external 4-byte Buffer, and whether it is one (`false`: the
+/// runtime refused external buffers and napi-rs copied the count).
+fn epoch_buffer(env: &Env, cell: Arc<AtomicU32>) -> napi::Result<(BufferSlice<'_>, bool)> {
     let data = Arc::as_ptr(&cell).cast::<u8>().cast_mut();
     #[allow(unsafe_code)]
     // SAFETY: `data` points at the 4 bytes of an `AtomicU32` (same layout as `u32`) owned by the
@@ -314,10 +362,7 @@ pub fn icon_cache_epoch_cell<'env>(env: &'env Env, handle: u32) -> napi::Result<
         })
     }?;
     let live = std::ptr::eq(buffer.as_ptr(), data);
-    let mut object = Object::new(env)?;
-    object.set_named_property("live", live)?;
-    object.set_named_property("cell", buffer)?;
-    Ok(object)
+    Ok((buffer, live))
 }
 
 /// Looks `name` up in the served generation: the entry index, or `-1` (no such icon), `-2`
