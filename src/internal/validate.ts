@@ -56,10 +56,20 @@ export function reading<T>(label: string, read: () => T): T {
   try {
     return read()
   } catch (error) {
-    if (isModforgeError(error)) throw error
-    const reason = error instanceof Error ? error.message : String(error)
-    throw invalidArg(`${label} could not be read: ${reason}`, error)
+    return unreadable(label, error)
   }
+}
+
+/** The invalid-argument error of a caller object whose getter or Proxy trap threw `error`. */
+function unreadable(label: string, error: unknown): never {
+  if (isModforgeError(error)) throw error
+  const reason = error instanceof Error ? error.message : String(error)
+  throw invalidArg(`${label} could not be read: ${reason}`, error)
+}
+
+/** Whether `value` can be read as an object of named keys (not an array or typed array). */
+function isKeyed(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !types.isTypedArray(value)
 }
 
 /** `undefined` and `null` stand for "not given" (the documented default); anything else is checked. */
@@ -134,9 +144,7 @@ export const buffer: Check<Buffer> = (value, label) => {
 
 /** The own enumerable string keys and values of a plain or Proxy object, copied. */
 export function entries(value: unknown, label: string, what = 'an object'): [string, unknown][] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || types.isTypedArray(value)) {
-    return expected(label, what, value)
-  }
+  if (!isKeyed(value)) return expected(label, what, value)
   return reading(label, () => Object.keys(value).map((key) => [key, (value as Record<string, unknown>)[key]] as [string, unknown]))
 }
 
@@ -158,25 +166,39 @@ export function record<T>(check: Check<T>, what = 'an object'): Check<Record<str
  */
 export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
   const known = Object.keys(schema)
+  const checks = known.map((key) => (schema as Record<string, Check<unknown>>)[key])
+  // Plain loops in one function: this runs on every call's path, where each extra closure is
+  // compiled on its first use in a fresh process.
   return (value, label) => {
-    const given = entries(value, label, what)
-    for (const [key] of given) {
-      if (!Object.prototype.hasOwnProperty.call(schema, key)) {
-        const { closest } = require('./closest') as typeof import('./closest')
-        const near = closest(key, known)
-        const hint = near ? `did you mean '${near}'?` : `the known keys are ${known.map((name) => `'${name}'`).join(', ')}`
-        throw invalidArg(`${label} has no key '${key}'; ${hint}`)
-      }
-    }
+    if (!isKeyed(value)) return expected(label, what, value)
+    let given: string[]
     // Inherited properties count as given (an options object may come from a class or a prototype).
-    const raw = reading(label, () => known.map((key) => (value as Record<string, unknown>)[key]))
+    const raw = new Array<unknown>(known.length)
+    try {
+      given = Object.keys(value)
+      for (let index = 0; index < known.length; index += 1) raw[index] = value[known[index]]
+    } catch (error) {
+      return unreadable(label, error)
+    }
+    for (const key of given) {
+      if (!Object.prototype.hasOwnProperty.call(schema, key)) unknownKey(label, key, known)
+    }
     const checked: Record<string, unknown> = {}
-    known.forEach((key, index) => {
-      const result = (schema as Record<string, Check<unknown>>)[key](raw[index], `${label}.${key}`)
+    for (let index = 0; index < known.length; index += 1) {
+      const key = known[index]
+      const result = checks[index](raw[index], `${label}.${key}`)
       if (result !== undefined) checked[key] = result
-    })
+    }
     return checked as T
   }
+}
+
+/** Refuses `key`, which `label` does not know, naming the closest known key (`maxdepth` -> `maxDepth`). */
+function unknownKey(label: string, key: string, known: string[]): never {
+  const { closest } = require('./closest') as typeof import('./closest')
+  const near = closest(key, known)
+  const hint = near ? `did you mean '${near}'?` : `the known keys are ${known.map((name) => `'${name}'`).join(', ')}`
+  throw invalidArg(`${label} has no key '${key}'; ${hint}`)
 }
 
 /** An options argument that may be left out (`undefined` or `null` = every default). */
