@@ -7,9 +7,10 @@
 import type * as binding from '../binding'
 import { cancellable, neverAborted } from './internal/call'
 import { native } from './internal/native'
-import { openedFromBuild, sourceCheck } from './internal/snapshot'
+import { openedFromBuild, sourceCheck, type Opened } from './internal/snapshot'
 import { buffer, func, object, optional, signal, string, text, type Check, type Schema } from './internal/validate'
 
+export type { Opened }
 export type { RejectCode, RejectReason, Removed, SnapshotCheck, SnapshotHeader, SnapshotInspection } from '../binding'
 
 /**
@@ -38,22 +39,6 @@ export interface SnapshotOptions {
   kind?: string
   /** What the snapshot is built from. */
   source: Source
-}
-
-/** The result of an open-or-build call. */
-export interface Opened<T> {
-  /** The value, served from disk or built now. */
-  value: T
-  /** The snapshot file. */
-  path: string
-  /** True when served from disk, false when built by this call. */
-  loaded: boolean
-  /** Why the file on disk was not used (when `loaded` is false). */
-  rejected?: binding.RejectReason
-  /** True when loaded, or built and written. */
-  persisted: boolean
-  /** Why writing failed (`ERR_MODFORGE_IO` with `errno`, `syscall`, `path`); the value is still returned. */
-  persistError?: Error
 }
 
 /** What a `build` or `tables` callback receives. */

@@ -1,6 +1,5 @@
 /** What the blob and dataset calls share: the check of a snapshot source, and the result of a build. */
 import type * as binding from '../../binding'
-import type { Opened } from '../store'
 import { buffer, entries, expected, object, oneOf, optional, strings, text, type Check } from './validate'
 
 const SOURCE_FORMS = 'a source: { bytes }, { files, mode? } or { token }'
@@ -20,6 +19,22 @@ export const sourceCheck: Check<binding.SnapshotSource> = (value, label) => {
   if (forms[0] === 'bytes') return BYTES_SOURCE(value, label)
   if (forms[0] === 'files') return FILES_SOURCE(value, label)
   return TOKEN_SOURCE(value, label)
+}
+
+/** The result of an open-or-build call. */
+export interface Opened<T> {
+  /** The value, served from disk or built now. */
+  value: T
+  /** The snapshot file. */
+  path: string
+  /** True when served from disk, false when built by this call. */
+  loaded: boolean
+  /** Why the file on disk was not used (when `loaded` is false). */
+  rejected?: binding.RejectReason
+  /** True when loaded, or built and written. */
+  persisted: boolean
+  /** Why writing failed (`ERR_MODFORGE_IO` with `errno`, `syscall`, `path`); the value is still returned. */
+  persistError?: Error
 }
 
 /** The result of a build: the value, why the file on disk was not used, and how the write went. */

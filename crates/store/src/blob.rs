@@ -11,6 +11,13 @@ use crate::snapshot::{self, Snapshot, SnapshotId};
 /// The payload kind of a blob snapshot (bytes stored as given).
 pub const BLOB_KIND: &str = "blob";
 
+impl SnapshotId {
+    /// An id with the default kind `blob`.
+    pub fn blob(dir: impl Into<PathBuf>, name: &str, version: &str) -> Result<Self, Error> {
+        Self::new(dir, name, version, BLOB_KIND)
+    }
+}
+
 /// The result of an open-or-build call: the value, where it lives, and how it was obtained.
 #[derive(Debug)]
 pub struct Opened<T> {

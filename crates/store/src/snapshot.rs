@@ -50,11 +50,6 @@ impl SnapshotId {
         })
     }
 
-    /// An id with the default kind `blob`.
-    pub fn blob(dir: impl Into<PathBuf>, name: &str, version: &str) -> Result<Self, Error> {
-        Self::new(dir, name, version, crate::blob::BLOB_KIND)
-    }
-
     /// The directory.
     pub fn dir(&self) -> &Path {
         &self.dir
