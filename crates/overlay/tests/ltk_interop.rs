@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use common::{Scene, spec, wad_contents};
+use common::{AATROX, Scene, spec, wad_contents};
 use ltk_overlay::{EnabledMod, FantomeContent, FsModContent, ModpkgContent, OverlayBuilder};
 use ltk_wad::{Wad, WadBuilder, WadChunkBuilder, WadChunkCompression};
 use modforge_core::Control;
@@ -421,8 +421,6 @@ impl Both {
         (read("ours"), read("theirs"), r)
     }
 }
-
-const AATROX: &str = "DATA/FINAL/Champions/Aatrox.wad.client";
 
 #[test]
 fn difference_lazy_filter_runs_after_the_merge() {

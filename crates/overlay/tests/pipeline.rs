@@ -6,15 +6,13 @@ mod common;
 
 use std::path::Path;
 
-use common::{Scene, age_tree, has_stamps, spec, touch_later, tree, wad_contents};
+use common::{
+    AATROX, AHRI, MAP, Scene, age_tree, has_stamps, spec, touch_later, tree, wad_contents,
+};
 use modforge_core::{Categorize, Category, Control};
 use modforge_overlay::hash::path_hash;
 use modforge_overlay::wad::read_toc;
 use modforge_overlay::{BuildMode, BuildOptions, ModSpec, State, build_overlay};
-
-const AATROX: &str = "DATA/FINAL/Champions/Aatrox.wad.client";
-const AHRI: &str = "DATA/FINAL/Champions/Ahri.wad.client";
-const MAP: &str = "DATA/FINAL/Maps/Shipping/Map11.wad.client";
 
 /// A small game: Aatrox and Ahri share `data/s.bin`.
 fn game(scene: &Scene) {

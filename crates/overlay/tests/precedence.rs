@@ -5,14 +5,10 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::{Scene, spec, wad_contents};
+use common::{AATROX, AHRI, MAP, Scene, spec, wad_contents};
 use modforge_core::Control;
 use modforge_overlay::hash::path_hash;
 use modforge_overlay::{AnalyzeOptions, BuildOptions, ModKind, ModSpec, Resolution, analyze_mod};
-
-const AATROX: &str = "DATA/FINAL/Champions/Aatrox.wad.client";
-const AHRI: &str = "DATA/FINAL/Champions/Ahri.wad.client";
-const MAP: &str = "DATA/FINAL/Maps/Shipping/Map11.wad.client";
 
 fn game(scene: &Scene) {
     scene.game_wad(

@@ -6,7 +6,7 @@ mod common;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use common::{Scene, spec, wad_contents};
+use common::{AATROX, AHRI, Scene, spec, wad_contents};
 use modforge_core::{Categorize, Category, Control};
 use modforge_gen::league::{LeagueOptions, generate, legacy_chunk};
 use modforge_overlay::hash::path_hash;
@@ -14,9 +14,6 @@ use modforge_overlay::{
     AnalyzeOptions, BuildMode, ExtractOptions, HashList, ModKind, analyze_mod, build_overlay,
     examine_payload, extract_wad, read_wad,
 };
-
-const AATROX: &str = "DATA/FINAL/Champions/Aatrox.wad.client";
-const AHRI: &str = "DATA/FINAL/Champions/Ahri.wad.client";
 
 fn game(scene: &Scene) {
     scene.game_wad(

@@ -13,6 +13,13 @@ use modforge_overlay::wad::{
 use modforge_overlay::{BuildOptions, BuildRequest, BuildResult, ModSpec, build_overlay};
 use xxhash_rust::xxh3::xxh3_64;
 
+/// Keys of the game WADs the hand-made installs hold.
+pub const AATROX: &str = "DATA/FINAL/Champions/Aatrox.wad.client";
+/// See [`AATROX`].
+pub const AHRI: &str = "DATA/FINAL/Champions/Ahri.wad.client";
+/// See [`AATROX`].
+pub const MAP: &str = "DATA/FINAL/Maps/Shipping/Map11.wad.client";
+
 /// A test folder with `Game/`, `overlay/`, `state/` and `mods/`.
 pub struct Scene {
     pub dir: tempfile::TempDir,
