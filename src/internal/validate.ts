@@ -113,8 +113,15 @@ export function oneOf<const V extends string>(...values: V[]): Check<V> {
 /** An array of strings (copied). */
 export const strings: Check<string[]> = (value, label) => {
   if (!Array.isArray(value)) return expected(label, 'an array of strings', value)
-  const copy = reading(label, () => Array.prototype.slice.call(value) as unknown[])
-  copy.forEach((item, index) => string(item, `${label}[${index}]`))
+  let copy: unknown[]
+  try {
+    copy = Array.prototype.slice.call(value) as unknown[]
+  } catch (error) {
+    return unreadable(label, error)
+  }
+  for (let index = 0; index < copy.length; index += 1) {
+    if (typeof copy[index] !== 'string') expected(`${label}[${index}]`, 'a string', copy[index])
+  }
   return copy as string[]
 }
 
