@@ -107,7 +107,8 @@ impl TreeStamps {
 /// [`TreeStamps::hold`] on Unix: the stamped folders are visited as a tree from the root, each
 /// opened relative to its parent and its files stat'ed relative to it, so the kernel resolves
 /// one path component per folder and per file instead of whole paths (which were most of a
-/// no-op build's time).
+/// no-op build's time). A folder without stamped subfolders is not opened: its files are
+/// stat'ed relative to its parent.
 #[cfg(unix)]
 fn stamps_hold(root: &Path, dirs: &[(String, u64)], files: &[(String, u64, u64)]) -> bool {
     use rustix::fd::{AsFd, BorrowedFd};
@@ -131,27 +132,56 @@ fn stamps_hold(root: &Path, dirs: &[(String, u64)], files: &[(String, u64, u64)]
         .union(OFlags::DIRECTORY)
         .union(OFlags::NOFOLLOW)
         .union(OFlags::CLOEXEC);
+    /// Whether `st` is a regular file of `size` bytes and time `mtime`.
+    fn file_holds(st: &Stat, size: u64, mtime: u64) -> bool {
+        FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+            && u64::try_from(st.st_size).ok() == Some(size)
+            && mtime_of(st) == mtime
+    }
+    /// Whether `st` is a folder of time `mtime`.
+    fn dir_holds(st: &Stat, mtime: u64) -> bool {
+        FileType::from_raw_mode(st.st_mode) == FileType::Directory && mtime_of(st) == mtime
+    }
     /// Whether the folder open at `fd` has its time and its files their sizes and times.
     fn here(node: &Node<'_>, fd: BorrowedFd<'_>) -> bool {
-        rustix::fs::fstat(fd).is_ok_and(|st| {
-            FileType::from_raw_mode(st.st_mode) == FileType::Directory
-                && mtime_of(&st) == node.mtime
-        }) && node.files.iter().all(|(name, size, mtime)| {
-            rustix::fs::statat(fd, *name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
-                FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
-                    && u64::try_from(st.st_size).ok() == Some(*size)
-                    && mtime_of(&st) == *mtime
+        rustix::fs::fstat(fd).is_ok_and(|st| dir_holds(&st, node.mtime))
+            && node.files.iter().all(|(name, size, mtime)| {
+                rustix::fs::statat(fd, *name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| file_holds(&st, *size, *mtime))
             })
-        })
+    }
+    /// [`here`] for a folder without stamped subfolders, `name` in the folder open at `parent`,
+    /// without opening it: its files are stat'ed as `name/file` (two components), which saves
+    /// the open, the fstat and the close. The folder itself is stat'ed first without following
+    /// a link (a link put in its place later changes the parent's time, which the next build
+    /// sees).
+    fn leaf_here(node: &Node<'_>, parent: BorrowedFd<'_>, name: &str) -> bool {
+        let mut path = String::with_capacity(name.len() + 64);
+        rustix::fs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| dir_holds(&st, node.mtime))
+            && node.files.iter().all(|(file, size, mtime)| {
+                path.clear();
+                path.push_str(name);
+                path.push('/');
+                path.push_str(file);
+                rustix::fs::statat(parent, path.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| file_holds(&st, *size, *mtime))
+            })
+    }
+    /// Stamped folder `child` of the folder open at `parent`, and every stamped folder under it.
+    fn child_holds(tree: &HashMap<&str, Node<'_>>, child: &str, parent: BorrowedFd<'_>) -> bool {
+        let name = split(child).1;
+        match tree.get(child) {
+            Some(node) if node.dirs.is_empty() => leaf_here(node, parent, name),
+            Some(_) => rustix::fs::openat(parent, name, DIR, Mode::empty())
+                .is_ok_and(|sub| visit(tree, child, sub.as_fd())),
+            None => false,
+        }
     }
     /// [`here`] for folder `rel` open at `fd` and, depth first, every stamped folder under it.
     fn visit(tree: &HashMap<&str, Node<'_>>, rel: &str, fd: BorrowedFd<'_>) -> bool {
         tree.get(rel).is_some_and(|node| {
-            here(node, fd)
-                && node.dirs.iter().all(|child| {
-                    rustix::fs::openat(fd, split(child).1, DIR, Mode::empty())
-                        .is_ok_and(|sub| visit(tree, child, sub.as_fd()))
-                })
+            here(node, fd) && node.dirs.iter().all(|child| child_holds(tree, child, fd))
         })
     }
 
@@ -178,10 +208,10 @@ fn stamps_hold(root: &Path, dirs: &[(String, u64)], files: &[(String, u64, u64)]
     // The root here, its subtrees in parallel.
     tree.get("").is_some_and(|top| {
         here(top, root_fd.as_fd())
-            && top.dirs.par_iter().all(|child| {
-                rustix::fs::openat(&root_fd, split(child).1, DIR, Mode::empty())
-                    .is_ok_and(|sub| visit(&tree, child, sub.as_fd()))
-            })
+            && top
+                .dirs
+                .par_iter()
+                .all(|child| child_holds(&tree, child, root_fd.as_fd()))
     })
 }
 
