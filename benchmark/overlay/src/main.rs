@@ -3,8 +3,8 @@
 //! its peak RSS (`VmHWM`) is its own; the wall time is taken inside the child around the build
 //! call (for ltk_overlay, from provider construction, as its own benchmark does; `ltk_overlay+fsync`
 //! adds flushing its output to disk, which modforge does and ltk_overlay does not). Cases, in order,
-//! on a warm page cache: full build from nothing, no-op, one edited mod touching one WAD, the same
-//! mod gaining one entry.
+//! on a warm page cache with no dirty page left by the case before (`sync` first): full build from
+//! nothing, no-op, one edited mod touching one WAD, the same mod gaining one entry.
 //!
 //! ```text
 //! cargo run --release -p modforge-bench-overlay -- [--runs 3] [--seed 1] [--scale benchmark|small]
@@ -185,6 +185,13 @@ fn child(args: &[String]) {
     out["ms"] = json!(ms);
     out["peakRssKiB"] = json!(peak_rss_kib());
     println!("{out}");
+}
+
+/// Writes every dirty page of the machine back before a measurement, so that no tool pays for
+/// the writeback of the one before it: ltk_overlay and the models never flush (up to 1.1 GB per
+/// full build), and a later fsync on ext4 waits for the journal to take their data first.
+fn settle() {
+    rustix::fs::sync();
 }
 
 /// Flushes every file and folder under `dir` to disk, so ltk_overlay's output (it never syncs)
@@ -389,6 +396,7 @@ fn parent(args: &[String]) -> Result<(), String> {
                     }
                     _ => {}
                 }
+                settle();
                 let v = run_child(&exe, tool, &manifest_path, &work)?;
                 eprintln!(
                     "run {run} {tool:>17} {case:>9}: {:>9.1} ms {}",
