@@ -102,6 +102,17 @@ describe('argument checks before any work', () => {
     expect(() => openDatasetSync({ dir: work, name: 'n', version: '1', tables: {}, versionColum: 'v' } as never)).toThrow(
       expect.objectContaining({ code: INVALID, message: expect.stringContaining("did you mean 'versionColumn'?") }),
     )
+    // The misspelt key is refused before any getter of the caller runs.
+    let read = 0
+    const options = {
+      get threads() {
+        read += 1
+        return 1
+      },
+      maxdepth: 2,
+    }
+    await expect(profile(work, options as never)).rejects.toMatchObject({ code: INVALID })
+    expect(read).toBe(0)
   })
 
   it('reject from Promise forms instead of throwing', () => {

@@ -412,6 +412,7 @@ interface View {
   window: number
   labels: string[]
 }
+
 const unclosedCaches = new FinalizationRegistry<number>((handle) => native.iconCacheClose(handle))
 
 /** The first value of a request header. */

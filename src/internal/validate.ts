@@ -179,16 +179,21 @@ export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
   return (value, label) => {
     if (!isKeyed(value)) return expected(label, what, value)
     let given: string[]
-    // Inherited properties count as given (an options object may come from a class or a prototype).
-    const raw = new Array<unknown>(known.length)
     try {
       given = Object.keys(value)
-      for (let index = 0; index < known.length; index += 1) raw[index] = value[known[index]]
     } catch (error) {
       return unreadable(label, error)
     }
+    // Unknown keys first: a misspelt option is refused before any getter of the caller runs.
     for (const key of given) {
       if (!Object.prototype.hasOwnProperty.call(schema, key)) unknownKey(label, key, known)
+    }
+    // Inherited properties count as given (an options object may come from a class or a prototype).
+    const raw = new Array<unknown>(known.length)
+    try {
+      for (let index = 0; index < known.length; index += 1) raw[index] = value[known[index]]
+    } catch (error) {
+      return unreadable(label, error)
     }
     const checked: Record<string, unknown> = {}
     for (let index = 0; index < known.length; index += 1) {
