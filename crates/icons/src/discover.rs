@@ -3,6 +3,7 @@
 //! `UI/default` (docs/icons.md, "Discovery"). Well-known folder names are matched
 //! case-insensitively, so `Data`/`data` and `UI`/`ui` work on case-sensitive file systems.
 
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::erf::Erf;
@@ -95,28 +96,33 @@ pub fn discover(
         .as_deref()
         .and_then(|name| find_module(game_dir, user_dir, name, &mut d));
     if let Some(module) = &module {
-        for hak in &module.haks {
-            add_hak(game_dir, user_dir, hak, &mut d);
+        // Each hak folder is looked up once for the whole list.
+        let hak_dirs = [user_dir, game_dir]
+            .map(|base| child_dir(base, "hak").unwrap_or_else(|| base.join("hak")));
+        for hak in &module.haks.haks {
+            add_hak(&hak_dirs, hak, &mut d);
         }
     }
-    if let Some(dir) = child_ci(user_dir, "override") {
+    if let Some(dir) = child_dir(user_dir, "override") {
         push(
             &mut d,
             dir,
             SourceKind::Dir,
             "override (user)".into(),
+            None,
             IconScope::None,
         );
     }
     for root in &options.workshop_dirs {
         add_workshop(root, &mut d);
     }
-    if let Some(dir) = child_ci(game_dir, "override") {
+    if let Some(dir) = child_dir(game_dir, "override") {
         push(
             &mut d,
             dir,
             SourceKind::Dir,
             "override (install)".into(),
+            None,
             IconScope::None,
         );
     }
@@ -124,41 +130,46 @@ pub fn discover(
         add_campaign(game_dir, user_dir, name, &mut d);
     }
     if let Some(module) = &module {
-        let kind = SourceKind::of_path(&module.path);
-        let kind = if module.path.is_dir() {
+        let path = &module.haks.path;
+        let kind = if module.is_dir {
             SourceKind::Dir
         } else {
-            kind
+            SourceKind::of_path(path)
         };
-        let label = format!("module/{}", file_label(&module.path));
-        push(&mut d, module.path.clone(), kind, label, IconScope::None);
+        let label = format!("module/{}", file_label(path));
+        let entries = if kind == SourceKind::Erf {
+            module.entries.or_else(|| erf_entry_count(path))
+        } else {
+            None
+        };
+        push(&mut d, path.clone(), kind, label, entries, IconScope::None);
     }
-    match child_ci(game_dir, "Data") {
+    match child_dir(game_dir, "Data") {
         Some(data) => add_data_zips(&data, &mut d),
         None => d
             .warnings
             .push(format!("no Data folder in {}", game_dir.display())),
     }
-    let ui = child_ci(game_dir, "UI");
+    let ui = child_dir(game_dir, "UI");
     for (name, label) in [("upscaled", "ui/upscaled"), ("default", "ui/default")] {
-        if let Some(dir) = ui.as_deref().and_then(|ui| child_ci(ui, name)) {
-            push(
-                &mut d,
-                dir,
-                SourceKind::Dir,
-                label.into(),
-                IconScope::IconDirs,
-            );
+        if let Some(dir) = ui.as_deref().and_then(|ui| child_dir(ui, name)) {
+            let (kind, label) = (SourceKind::Dir, label.into());
+            push(&mut d, dir, kind, label, None, IconScope::IconDirs);
         }
     }
-    d.module = module;
+    d.module = module.map(|m| m.haks);
     Ok(d)
 }
 
-fn push(d: &mut Discovery, path: PathBuf, kind: SourceKind, label: String, icons: IconScope) {
-    let entries = (kind == SourceKind::Erf)
-        .then(|| erf_entry_count(&path))
-        .flatten();
+/// Adds a source (`entries`: the entry count of an ERF archive).
+fn push(
+    d: &mut Discovery,
+    path: PathBuf,
+    kind: SourceKind,
+    label: String,
+    entries: Option<u32>,
+    icons: IconScope,
+) {
     d.found.push(Found {
         label: label.clone(),
         kind,
@@ -173,10 +184,10 @@ fn push(d: &mut Discovery, path: PathBuf, kind: SourceKind, label: String, icons
     });
 }
 
+/// The entry count of an ERF header (bytes 16..20), read without sizing the file.
 fn erf_entry_count(path: &Path) -> Option<u32> {
-    let file = FileAt::open(path).ok()?;
     let mut head = [0u8; 20];
-    crate::io::ReadAt::read_exact_at(&file, &mut head, 0).ok()?;
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
     Some(u32::from_le_bytes([head[16], head[17], head[18], head[19]]))
 }
 
@@ -204,11 +215,22 @@ fn file_label(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// An existing path and whether it is a folder (links followed), from one `stat`.
+struct Child {
+    /// The path.
+    path: PathBuf,
+    /// Whether it is a folder.
+    is_dir: bool,
+}
+
 /// The child of `dir` named `name`, compared case-insensitively (an exact match first).
-pub(crate) fn child_ci(dir: &Path, name: &str) -> Option<PathBuf> {
+fn child_ci(dir: &Path, name: &str) -> Option<Child> {
     let exact = dir.join(name);
-    if exact.exists() {
-        return Some(exact);
+    if let Ok(meta) = std::fs::metadata(&exact) {
+        return Some(Child {
+            path: exact,
+            is_dir: meta.is_dir(),
+        });
     }
     let mut matches: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
@@ -221,13 +243,26 @@ pub(crate) fn child_ci(dir: &Path, name: &str) -> Option<PathBuf> {
         .map(|e| e.path())
         .collect();
     matches.sort();
-    matches.into_iter().next()
+    let path = matches.into_iter().next()?;
+    let meta = std::fs::metadata(&path).ok()?;
+    Some(Child {
+        path,
+        is_dir: meta.is_dir(),
+    })
 }
 
-/// `rel` (`/` or `\` separated) under `dir`, each component matched case-insensitively; `None`
+/// The folder of `dir` named `name` (case-insensitively), if that child is a folder.
+fn child_dir(dir: &Path, name: &str) -> Option<PathBuf> {
+    child_ci(dir, name).filter(|c| c.is_dir).map(|c| c.path)
+}
+
+/// `rel` (`/` or `\\` separated) under `dir`, each component matched case-insensitively; `None`
 /// for a path that would leave `dir` (`..`, absolute) or does not exist.
-fn path_ci(dir: &Path, rel: &str) -> Option<PathBuf> {
-    let mut at = dir.to_path_buf();
+fn path_ci(dir: &Path, rel: &str) -> Option<Child> {
+    let mut at = Child {
+        path: dir.to_path_buf(),
+        is_dir: true,
+    };
     for part in rel.split(['/', '\\']).filter(|p| !p.is_empty()) {
         if matches!(
             Path::new(part).components().next(),
@@ -236,7 +271,10 @@ fn path_ci(dir: &Path, rel: &str) -> Option<PathBuf> {
         ) {
             return None;
         }
-        at = child_ci(&at, part)?;
+        if !at.is_dir {
+            return None;
+        }
+        at = child_ci(&at.path, part)?;
     }
     Some(at)
 }
@@ -249,17 +287,30 @@ fn is_safe_relative(name: &str) -> bool {
             .all(|p| p != ".." && p != "." && !p.contains(':'))
 }
 
+/// The module found, with what its lookup already read (so nothing is read twice).
+struct FoundModule {
+    /// Its path and HAK list.
+    haks: ModuleHaks,
+    /// Whether it is an unpacked folder.
+    is_dir: bool,
+    /// The entry count of a `.mod` file whose HAK list was read.
+    entries: Option<u32>,
+}
+
 fn find_module(
     game_dir: &Path,
     user_dir: &Path,
     name: &str,
     d: &mut Discovery,
-) -> Option<ModuleHaks> {
+) -> Option<FoundModule> {
     let given = Path::new(name);
     let mut searched = Vec::new();
-    let path = if given.is_absolute() || name.contains(['/', '\\']) {
+    let found = if given.is_absolute() || name.contains(['/', '\\']) {
         searched.push(given.to_path_buf());
-        given.exists().then(|| given.to_path_buf())
+        std::fs::metadata(given).ok().map(|meta| Child {
+            path: given.to_path_buf(),
+            is_dir: meta.is_dir(),
+        })
     } else if !is_safe_relative(name) {
         d.warnings
             .push(format!("module name {name:?} is not a plain name"));
@@ -273,7 +324,7 @@ fn find_module(
         let bare = name.trim_end_matches(".mod").trim_end_matches(".MOD");
         let mut hit = None;
         for base in [user_dir, game_dir] {
-            let Some(modules) = child_ci(base, "modules") else {
+            let Some(modules) = child_dir(base, "modules") else {
                 searched.push(base.join("modules").join(&file));
                 continue;
             };
@@ -290,29 +341,39 @@ fn find_module(
         }
         hit
     };
-    let Some(path) = path else {
+    let Some(Child { path, is_dir }) = found else {
         d.missing.push(Missing {
             what: format!("module {name}"),
             searched,
         });
         return None;
     };
-    let haks = match read_module_haks(&path) {
-        Ok(haks) => haks,
+    let (haks, entries) = match module_haks(&path, is_dir) {
+        Ok(read) => read,
         Err(e) => {
             d.warnings
                 .push(format!("module {}: HAK list not read: {e}", path.display()));
-            Vec::new()
+            (Vec::new(), None)
         }
     };
-    Some(ModuleHaks { path, haks })
+    Some(FoundModule {
+        haks: ModuleHaks { path, haks },
+        is_dir,
+        entries,
+    })
 }
 
 /// The HAK list of a `.mod` file or module folder.
 pub fn read_module_haks(path: &Path) -> Result<Vec<String>, Error> {
+    module_haks(path, path.is_dir()).map(|(haks, _)| haks)
+}
+
+/// The HAK list of a module folder (`is_dir`) or `.mod` file, and the file's ERF entry count.
+fn module_haks(path: &Path, is_dir: bool) -> Result<(Vec<String>, Option<u32>), Error> {
     let label = path.display().to_string();
-    let ifo = if path.is_dir() {
-        let Some(file) = child_ci(path, "module.ifo") else {
+    let mut entries = None;
+    let ifo = if is_dir {
+        let Some(file) = child_ci(path, "module.ifo").map(|c| c.path) else {
             return Err(Error::format(
                 &label,
                 0,
@@ -330,6 +391,7 @@ pub fn read_module_haks(path: &Path) -> Result<Vec<String>, Error> {
     } else {
         let file = FileAt::open(path)?;
         let erf = Erf::parse(&file, &label)?;
+        entries = Some(erf.header.entry_count);
         let key = ResKey {
             resref: ResRef::new(b"module").map_err(|p| Error::Internal(p.to_string()))?,
             res_type: ResType::IFO,
@@ -349,10 +411,12 @@ pub fn read_module_haks(path: &Path) -> Result<Vec<String>, Error> {
         }
         erf.read(&file, entry, &label)?
     };
-    crate::gff::hak_list(&ifo, &format!("{label}:module.ifo"))
+    let haks = crate::gff::hak_list(&ifo, &format!("{label}:module.ifo"))?;
+    Ok((haks, entries))
 }
 
-fn add_hak(game_dir: &Path, user_dir: &Path, name: &str, d: &mut Discovery) {
+/// Adds HAK `name` from the first of `hak_dirs` (user, then install) holding it.
+fn add_hak(hak_dirs: &[PathBuf; 2], name: &str, d: &mut Discovery) {
     let file = if name.to_ascii_lowercase().ends_with(".hak") {
         name.to_string()
     } else {
@@ -368,15 +432,17 @@ fn add_hak(game_dir: &Path, user_dir: &Path, name: &str, d: &mut Discovery) {
         return;
     }
     let mut searched = Vec::new();
-    for base in [user_dir, game_dir] {
-        let hak_dir = child_ci(base, "hak").unwrap_or_else(|| base.join("hak"));
+    for hak_dir in hak_dirs {
         searched.push(hak_dir.join(file.replace('\\', "/")));
-        if let Some(path) = path_ci(&hak_dir, &file).filter(|p| p.is_file()) {
+        if let Some(hak) = path_ci(hak_dir, &file).filter(|c| !c.is_dir) {
+            let entries = erf_entry_count(&hak.path);
+            let label = format!("hak/{name}");
             push(
                 d,
-                path,
+                hak.path,
                 SourceKind::Erf,
-                format!("hak/{name}"),
+                label,
+                entries,
                 IconScope::None,
             );
             return;
@@ -413,14 +479,9 @@ fn add_workshop(root: &Path, d: &mut Discovery) {
     });
     let mut added = 0;
     for (_, name, path) in items {
-        if let Some(dir) = child_ci(&path, "override") {
-            push(
-                d,
-                dir,
-                SourceKind::Dir,
-                format!("workshop/{name}"),
-                IconScope::None,
-            );
+        if let Some(dir) = child_dir(&path, "override") {
+            let label = format!("workshop/{name}");
+            push(d, dir, SourceKind::Dir, label, None, IconScope::None);
             added += 1;
         }
     }
@@ -441,10 +502,10 @@ fn add_campaign(game_dir: &Path, user_dir: &Path, name: &str, d: &mut Discovery)
     } else if is_safe_relative(name) {
         let mut hit = None;
         for (base, folder) in [(user_dir, "campaigns"), (game_dir, "Campaigns")] {
-            let dir = child_ci(base, folder).unwrap_or_else(|| base.join(folder));
+            let dir = child_dir(base, folder).unwrap_or_else(|| base.join(folder));
             searched.push(dir.join(name));
-            if let Some(p) = path_ci(&dir, name).filter(|p| p.is_dir()) {
-                hit = Some(p);
+            if let Some(c) = path_ci(&dir, name).filter(|c| c.is_dir) {
+                hit = Some(c.path);
                 break;
             }
         }
@@ -458,6 +519,7 @@ fn add_campaign(game_dir: &Path, user_dir: &Path, name: &str, d: &mut Discovery)
             dir,
             SourceKind::Dir,
             format!("campaign/{name}"),
+            None,
             IconScope::None,
         ),
         None => d.missing.push(Missing {
@@ -550,6 +612,7 @@ fn add_data_zips(data: &Path, d: &mut Discovery) {
             path,
             SourceKind::Zip,
             format!("data/{name}"),
+            None,
             IconScope::None,
         );
     }

@@ -703,7 +703,8 @@ impl IconCache {
             .map(|d| d.warnings.clone())
             .unwrap_or_default();
         let mut memory_only = options.cache_dir.is_none();
-        if let Some(dir) = &options.cache_dir {
+        // A folder that exists is seen by one `stat`; `mkdir` on it would take the parent's lock.
+        if let Some(dir) = options.cache_dir.as_ref().filter(|dir| !dir.is_dir()) {
             if let Err(e) = std::fs::create_dir_all(dir) {
                 warnings.push(format!(
                     "cache folder {} cannot be created ({e}); the cache is kept in memory",
