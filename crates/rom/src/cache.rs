@@ -15,7 +15,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::Error;
 use crate::hal::Decoded;
-use crate::thumbnail::{ImageFormat, Thumbnail};
+use crate::image::{ImageFormat, Thumbnail};
 
 /// Snapshot kind of decoded blobs.
 pub const BLOB_KIND: &str = "modforge.rom.blob@1";
@@ -553,7 +553,7 @@ pub fn examine_payload(
             summary["format"] = t.format.as_str().into();
             if deep {
                 control.check()?;
-                let (w, h) = crate::thumbnail::image_dimensions(t)
+                let (w, h) = crate::image::image_dimensions(t)
                     .map_err(|e| corrupt(0, format!("thumbnail image does not decode: {e}")))?;
                 if (w, h) != (t.width, t.height) {
                     return Err(corrupt(

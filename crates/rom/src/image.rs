@@ -1,8 +1,93 @@
-//! Scaling an index sheet into a box and writing it as PNG (indexed), WebP (lossless) or raw
-//! RGBA (docs/rom.md, "Thumbnails").
+//! Thumbnail images (docs/rom.md, "Thumbnails"): their formats, scaling an index sheet into a
+//! box and writing it as PNG (indexed), WebP (lossless) or raw RGBA, and reading an encoded
+//! one's size back.
 
 use crate::error::Error;
 use crate::gfx::Palette;
+
+/// Largest box side, in pixels.
+pub const MAX_BOX: u32 = 4096;
+
+/// The encoded form of a thumbnail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ImageFormat {
+    /// 8-bit indexed PNG with PLTE and tRNS.
+    #[default]
+    Png,
+    /// Lossless WebP (VP8L), RGBA.
+    Webp,
+    /// Raw RGBA, row-major.
+    Rgba,
+}
+
+impl ImageFormat {
+    /// The format's name (`png`, `webp`, `rgba`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Webp => "webp",
+            ImageFormat::Rgba => "rgba",
+        }
+    }
+
+    /// Parses a format name.
+    pub fn parse(name: &str) -> Option<ImageFormat> {
+        match name {
+            "png" => Some(ImageFormat::Png),
+            "webp" => Some(ImageFormat::Webp),
+            "rgba" => Some(ImageFormat::Rgba),
+            _ => None,
+        }
+    }
+}
+
+/// A rendered thumbnail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Thumbnail {
+    /// The encoded image.
+    pub image: Vec<u8>,
+    /// Image width in pixels.
+    pub width: u32,
+    /// Image height in pixels.
+    pub height: u32,
+    /// Tiles in the decoded data.
+    pub tiles: u32,
+    /// True when the data ended inside a tile.
+    pub partial_tile: bool,
+    /// The encoding of `image`.
+    pub format: ImageFormat,
+}
+
+/// Width and height of an encoded thumbnail, by decoding it (images larger than [`MAX_BOX`] are
+/// refused before any pixel buffer is allocated).
+pub(crate) fn image_dimensions(t: &Thumbnail) -> Result<(u32, u32), String> {
+    match t.format {
+        ImageFormat::Rgba => Ok((t.width, t.height)),
+        ImageFormat::Png => {
+            let decoder = png::Decoder::new(std::io::Cursor::new(&t.image));
+            let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
+            let (w, h) = (reader.info().width, reader.info().height);
+            if w > MAX_BOX || h > MAX_BOX {
+                return Err(format!("PNG of {w}x{h} is larger than any thumbnail"));
+            }
+            let mut buf = vec![0; reader.output_buffer_size().ok_or("PNG too large")?];
+            let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
+            Ok((info.width, info.height))
+        }
+        ImageFormat::Webp => {
+            let mut decoder = image_webp::WebPDecoder::new(std::io::Cursor::new(&t.image))
+                .map_err(|e| e.to_string())?;
+            let (w, h) = decoder.dimensions();
+            if w > MAX_BOX || h > MAX_BOX {
+                return Err(format!("WebP of {w}x{h} is larger than any thumbnail"));
+            }
+            let size = decoder.output_buffer_size().ok_or("WebP too large")?;
+            let mut buf = vec![0; size];
+            decoder.read_image(&mut buf).map_err(|e| e.to_string())?;
+            Ok((w, h))
+        }
+    }
+}
 
 /// Nearest-neighbour scale of a `w`x`h` index image into a `bw`x`bh` box: by the integer factor
 /// `floor(min(bw/w, bh/h))` when it is at least 1, otherwise down by the exact ratio

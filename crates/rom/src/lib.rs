@@ -24,12 +24,12 @@ pub use cache::{
 };
 pub use error::{Error, HalError, HalReason};
 pub use extract::{ExtractOptions, Extracted};
-pub use image::png_rgba;
-pub use patch::{PatchReport, apply as apply_patches, write_atomic};
+pub use image::{ImageFormat, MAX_BOX, Thumbnail, png_rgba};
+pub use patch::{PatchReport, Patched, apply as apply_patches, write_atomic};
 pub use rom::{
     COPIER_HEADER, Candidate, Coprocessor, Header, Location, MAX_FILE_SIZE, MIN_SCORE, Mapping,
-    OpenOptions, Patched, RomFile, Sa1Blocks, checksum, cpu_to_offset, decode_title, fix_checksum,
+    OpenOptions, RomFile, Sa1Blocks, checksum, cpu_to_offset, decode_title, fix_checksum,
     offset_to_cpu,
 };
 pub use scan::{REPLACE_MARGIN, ScanHit, ScanOptions, ScoreParts, scan_bytes, score};
-pub use thumbnail::{ImageFormat, MAX_BOX, Thumbnail, ThumbnailOptions, ThumbnailRequest, Ticket};
+pub use thumbnail::{ThumbnailOptions, ThumbnailRequest, Ticket};

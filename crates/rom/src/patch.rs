@@ -8,7 +8,10 @@ use modforge_core::{Control, Progress, Stage};
 use modforge_store::Hooks;
 
 use crate::error::Error;
-use crate::rom::RomFile;
+use crate::rom::{RomFile, fix_checksum};
+
+/// A patched image and, when the ROM has a header, its new (checksum, complement).
+pub type Patched = (Vec<u8>, Option<(u16, u16)>);
 
 /// Applies `edits` (ROM offset, bytes) to `rom`; an edit outside the ROM is an InvalidArgument
 /// error and nothing is applied.
@@ -59,6 +62,24 @@ pub fn write_atomic(dest: &Path, bytes: &[u8], control: &Control<'_>) -> Result<
 }
 
 impl RomFile {
+    /// The ROM image with `edits` applied (a copy; the open image never changes) and, when a
+    /// header was detected, its checksum and complement fixed. The copier header is kept.
+    pub fn patched_image(&self, edits: &[(u64, &[u8])]) -> Result<Patched, Error> {
+        let lease = self.lease()?;
+        let mut image = lease.image().to_vec();
+        let rom = image
+            .get_mut(self.copier_header() as usize..)
+            .unwrap_or_default();
+        apply(rom, edits)?;
+        let fixed = match self.header() {
+            Some(h) => usize::try_from(h.offset)
+                .ok()
+                .and_then(|t| fix_checksum(rom, t)),
+            None => None,
+        };
+        Ok((image, fixed))
+    }
+
     /// Writes a copy of the ROM with `edits` applied and the header checksum fixed to `dest`,
     /// atomically. The open image is never modified (`dest` may be the ROM's own path: the file
     /// is replaced, [`RomFile::is_stale`] then reports it).

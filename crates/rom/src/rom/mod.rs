@@ -20,10 +20,7 @@ pub use source::MAX_FILE_SIZE;
 use crate::cache::{CacheConfig, Caches};
 use crate::error::Error;
 use crate::hal;
-use crate::thumbnail::ThumbQueue;
-
-/// A patched image and, when the ROM has a header, its new (checksum, complement).
-pub type Patched = (Vec<u8>, Option<(u16, u16)>);
+use crate::thumbnail::queue::ThumbQueue;
 
 /// Size of a copier header.
 pub const COPIER_HEADER: usize = 512;
@@ -417,21 +414,5 @@ impl RomFile {
                 ))
             })?;
         hal::decode_raw(src, strict).map_err(|e| Error::hal(&self.label, offset, e))
-    }
-
-    /// The ROM image with `edits` applied (a copy; the open image never changes) and, when a
-    /// header was detected, its checksum and complement fixed. The copier header is kept.
-    pub fn patched_image(&self, edits: &[(u64, &[u8])]) -> Result<Patched, Error> {
-        let lease = self.lease()?;
-        let mut image = lease.image().to_vec();
-        let rom = image.get_mut(self.copier_header..).unwrap_or_default();
-        crate::patch::apply(rom, edits)?;
-        let fixed = match &self.header {
-            Some(h) => usize::try_from(h.offset)
-                .ok()
-                .and_then(|t| fix_checksum(rom, t)),
-            None => None,
-        };
-        Ok((image, fixed))
     }
 }

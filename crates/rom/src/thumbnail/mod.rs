@@ -7,340 +7,27 @@
 //! waits for is dropped (pending) or abandoned at its next stage (running). Jobs run on rayon's
 //! pool for submitted requests, and on a blocking caller's own thread while it waits.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+mod options;
+pub(crate) mod queue;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use modforge_core::{Control, Progress, Stage};
 use rayon::prelude::*;
-use xxhash_rust::xxh3::Xxh3;
+
+pub use options::{ThumbnailOptions, ThumbnailRequest};
+pub use queue::Ticket;
 
 use crate::cache::{CacheKey, Cached, EntryKind};
 use crate::error::Error;
-use crate::gfx::{Palette, PaletteSource, TileFormat, decode_tiles};
-use crate::image;
+use crate::gfx::{Palette, PaletteSource, decode_tiles};
+use crate::image::{self, ImageFormat, MAX_BOX, Thumbnail};
 use crate::rom::RomFile;
-
-/// The encoded form of a thumbnail.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ImageFormat {
-    /// 8-bit indexed PNG with PLTE and tRNS.
-    #[default]
-    Png,
-    /// Lossless WebP (VP8L), RGBA.
-    Webp,
-    /// Raw RGBA, row-major.
-    Rgba,
-}
-
-impl ImageFormat {
-    /// The format's name (`png`, `webp`, `rgba`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImageFormat::Png => "png",
-            ImageFormat::Webp => "webp",
-            ImageFormat::Rgba => "rgba",
-        }
-    }
-
-    /// Parses a format name.
-    pub fn parse(name: &str) -> Option<ImageFormat> {
-        match name {
-            "png" => Some(ImageFormat::Png),
-            "webp" => Some(ImageFormat::Webp),
-            "rgba" => Some(ImageFormat::Rgba),
-            _ => None,
-        }
-    }
-}
-
-/// How a thumbnail is made. `ThumbnailOptions::default()`: a 128x128 box, PNG, 4bpp tiles 16 to a
-/// row, greyscale, colour 0 transparent, exhal-compatible decoding, priority 0.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ThumbnailOptions {
-    /// Box width in pixels.
-    pub box_width: u32,
-    /// Box height in pixels.
-    pub box_height: u32,
-    /// Output encoding.
-    pub format: ImageFormat,
-    /// How the decoded bytes are read as tiles.
-    pub tile_format: TileFormat,
-    /// Tiles per sheet row.
-    pub columns: u32,
-    /// Colours.
-    pub palette: PaletteSource,
-    /// Colour 0 as `(0, 0, 0, 0)`.
-    pub transparent: bool,
-    /// Strict HAL decoding.
-    pub strict: bool,
-    /// Queue priority: lower runs first.
-    pub priority: i32,
-}
-
-impl Default for ThumbnailOptions {
-    fn default() -> Self {
-        ThumbnailOptions {
-            box_width: 128,
-            box_height: 128,
-            format: ImageFormat::Png,
-            tile_format: TileFormat::Bpp4,
-            columns: 16,
-            palette: PaletteSource::Greyscale,
-            transparent: true,
-            strict: false,
-            priority: 0,
-        }
-    }
-}
-
-/// Largest box side, in pixels.
-pub const MAX_BOX: u32 = 4096;
-
-impl ThumbnailOptions {
-    /// A hash of everything that shapes the image (not the priority): the cache key's options
-    /// part (palette bytes included, so a new CGRAM dump is a new entry).
-    pub(crate) fn key_hash(&self) -> u64 {
-        let mut h = Xxh3::new();
-        h.update(&self.box_width.to_le_bytes());
-        h.update(&self.box_height.to_le_bytes());
-        h.update(self.format.as_str().as_bytes());
-        h.update(self.tile_format.as_str().as_bytes());
-        h.update(&self.columns.to_le_bytes());
-        h.update(&self.palette.key_bytes());
-        h.update(&[u8::from(self.transparent), u8::from(self.strict)]);
-        h.digest()
-    }
-}
-
-/// A rendered thumbnail.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Thumbnail {
-    /// The encoded image.
-    pub image: Vec<u8>,
-    /// Image width in pixels.
-    pub width: u32,
-    /// Image height in pixels.
-    pub height: u32,
-    /// Tiles in the decoded data.
-    pub tiles: u32,
-    /// True when the data ended inside a tile.
-    pub partial_tile: bool,
-    /// The encoding of `image`.
-    pub format: ImageFormat,
-}
-
-/// One request of a batch.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ThumbnailRequest {
-    /// ROM offset of the HAL stream.
-    pub offset: u64,
-    /// How to render it.
-    pub options: ThumbnailOptions,
-}
-
-/// Width and height of an encoded thumbnail, by decoding it (images larger than [`MAX_BOX`] are
-/// refused before any pixel buffer is allocated).
-pub(crate) fn image_dimensions(t: &Thumbnail) -> Result<(u32, u32), String> {
-    match t.format {
-        ImageFormat::Rgba => Ok((t.width, t.height)),
-        ImageFormat::Png => {
-            let decoder = png::Decoder::new(std::io::Cursor::new(&t.image));
-            let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
-            let (w, h) = (reader.info().width, reader.info().height);
-            if w > MAX_BOX || h > MAX_BOX {
-                return Err(format!("PNG of {w}x{h} is larger than any thumbnail"));
-            }
-            let mut buf = vec![0; reader.output_buffer_size().ok_or("PNG too large")?];
-            let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
-            Ok((info.width, info.height))
-        }
-        ImageFormat::Webp => {
-            let mut decoder = image_webp::WebPDecoder::new(std::io::Cursor::new(&t.image))
-                .map_err(|e| e.to_string())?;
-            let (w, h) = decoder.dimensions();
-            if w > MAX_BOX || h > MAX_BOX {
-                return Err(format!("WebP of {w}x{h} is larger than any thumbnail"));
-            }
-            let size = decoder.output_buffer_size().ok_or("WebP too large")?;
-            let mut buf = vec![0; size];
-            decoder.read_image(&mut buf).map_err(|e| e.to_string())?;
-            Ok((w, h))
-        }
-    }
-}
-
-type JobKey = (u64, u64);
-
-/// Receives a job's result.
-type Deliver = Box<dyn FnOnce(Result<Arc<Thumbnail>, Error>) + Send>;
-
-struct Waiter {
-    id: u64,
-    deliver: Deliver,
-}
-
-struct Job {
-    request: ThumbnailRequest,
-    priority: i32,
-    seq: u64,
-    running: bool,
-    waiters: Vec<Waiter>,
-    abandoned: Arc<AtomicBool>,
-}
-
-#[derive(Default)]
-struct QueueState {
-    heap: BinaryHeap<Reverse<(i32, u64, JobKey)>>,
-    jobs: HashMap<JobKey, Job>,
-    seq: u64,
-}
-
-/// A request's place in the queue, for withdrawing it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Ticket {
-    key: JobKey,
-    id: u64,
-}
-
-/// The per-ROM thumbnail queue: pending jobs by (priority, arrival), each with the requesters
-/// waiting for it. Whoever runs jobs (a blocking caller while it waits, or a pool task per
-/// submitted request) always takes the best pending one.
-#[derive(Default)]
-pub(crate) struct ThumbQueue {
-    state: Mutex<QueueState>,
-    renders: AtomicU64,
-}
 
 /// How often a blocked requester re-checks its own cancellation flag.
 const POLL: Duration = Duration::from_millis(2);
-
-impl ThumbQueue {
-    fn lock(&self) -> MutexGuard<'_, QueueState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Adds a requester: joins an identical job (lowering its priority to the minimum) or
-    /// queues a new one.
-    pub(crate) fn enqueue(&self, request: &ThumbnailRequest, deliver: Deliver) -> Ticket {
-        let key = (request.offset, request.options.key_hash());
-        let priority = request.options.priority;
-        let mut state = self.lock();
-        state.seq += 1;
-        let seq = state.seq;
-        let waiter = Waiter { id: seq, deliver };
-        match state.jobs.get_mut(&key) {
-            Some(job) => {
-                job.waiters.push(waiter);
-                // A running job abandoned by its earlier requesters is wanted again.
-                job.abandoned.store(false, Ordering::Relaxed);
-                if !job.running && priority < job.priority {
-                    job.priority = priority;
-                    let entry = Reverse((priority, job.seq, key));
-                    state.heap.push(entry);
-                }
-            }
-            None => {
-                state.jobs.insert(
-                    key,
-                    Job {
-                        request: request.clone(),
-                        priority,
-                        seq,
-                        running: false,
-                        waiters: vec![waiter],
-                        abandoned: Arc::new(AtomicBool::new(false)),
-                    },
-                );
-                state.heap.push(Reverse((priority, seq, key)));
-            }
-        }
-        Ticket { key, id: seq }
-    }
-
-    /// Removes a requester. A pending job nobody waits for is dropped; a running one is told
-    /// to stop at its next stage. Returns whether the requester was still waiting.
-    pub(crate) fn withdraw(&self, ticket: Ticket) -> bool {
-        let mut state = self.lock();
-        let Some(job) = state.jobs.get_mut(&ticket.key) else {
-            return false;
-        };
-        let before = job.waiters.len();
-        job.waiters.retain(|w| w.id != ticket.id);
-        let removed = job.waiters.len() != before;
-        if job.waiters.is_empty() {
-            if job.running {
-                job.abandoned.store(true, Ordering::Relaxed);
-            } else {
-                state.jobs.remove(&ticket.key);
-            }
-        }
-        removed
-    }
-
-    /// Runs the best pending job, if any, and hands its result to every requester. Returns
-    /// false when nothing was pending.
-    pub(crate) fn run_next(&self, rom: &RomFile) -> bool {
-        let picked = {
-            let mut state = self.lock();
-            let mut picked = None;
-            while let Some(Reverse((priority, seq, key))) = state.heap.pop() {
-                if let Some(job) = state.jobs.get_mut(&key) {
-                    if !job.running && job.priority == priority && job.seq == seq {
-                        job.running = true;
-                        picked = Some((key, job.request.clone(), job.abandoned.clone()));
-                        break;
-                    }
-                }
-            }
-            picked
-        };
-        let Some((key, request, abandoned)) = picked else {
-            return false;
-        };
-        let result = rom.render(&request, &abandoned).map(Arc::new);
-        self.renders.fetch_add(1, Ordering::Relaxed);
-        let waiters = {
-            let mut state = self.lock();
-            let Some(job) = state.jobs.get_mut(&key) else {
-                return true;
-            };
-            if matches!(result, Err(Error::Aborted)) && !job.waiters.is_empty() {
-                // Abandoned, then requested again before the stage check: run it again.
-                job.running = false;
-                job.abandoned = Arc::new(AtomicBool::new(false));
-                let entry = Reverse((job.priority, job.seq, key));
-                state.heap.push(entry);
-                return true;
-            }
-            state
-                .jobs
-                .remove(&key)
-                .map(|j| j.waiters)
-                .unwrap_or_default()
-        };
-        for waiter in waiters {
-            let copy = match &result {
-                Ok(t) => Ok(t.clone()),
-                Err(e) => Err(e.duplicate()),
-            };
-            (waiter.deliver)(copy);
-        }
-        true
-    }
-
-    /// Jobs waiting to run.
-    pub(crate) fn pending(&self) -> usize {
-        self.lock().jobs.values().filter(|j| !j.running).count()
-    }
-
-    /// Renders run so far (coalesced requests share one).
-    pub(crate) fn renders(&self) -> u64 {
-        self.renders.load(Ordering::Relaxed)
-    }
-}
 
 impl RomFile {
     /// One thumbnail of the HAL block at `offset`, through the queue and both caches. The
@@ -372,7 +59,7 @@ impl RomFile {
                 self.queue.withdraw(ticket);
                 return Err(Error::Aborted);
             }
-            if !self.queue.run_next(self) {
+            if !self.queue.run_next(|r, stop| self.render(r, stop)) {
                 match rx.recv_timeout(POLL) {
                     Ok(result) => return result,
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -401,7 +88,7 @@ impl RomFile {
         let ticket = self.queue.enqueue(&request, Box::new(deliver));
         let rom = Arc::clone(self);
         rayon::spawn(move || {
-            rom.queue.run_next(&rom);
+            rom.queue.run_next(|r, stop| rom.render(r, stop));
         });
         Ok(ticket)
     }
@@ -445,7 +132,7 @@ impl RomFile {
         }
         let workers = rayon::current_num_threads().max(1);
         (0..workers).into_par_iter().for_each(|_| {
-            while !control.is_cancelled() && self.queue.run_next(self) {
+            while !control.is_cancelled() && self.queue.run_next(|r, stop| self.render(r, stop)) {
                 let n = done.load(Ordering::Relaxed);
                 control.report(Progress::of(Stage::Thumbnail, n, total));
             }
@@ -584,6 +271,9 @@ fn validate(options: &ThumbnailOptions) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use super::queue::Deliver;
     use super::*;
     use crate::rom::OpenOptions;
 
@@ -624,7 +314,7 @@ mod tests {
         // Same image as "a" (priority is not part of the key): joins it and lowers it to 0.
         rom.queue.enqueue(&request(0x100, 0), record("a2"));
         assert_eq!(rom.queued_thumbnails(), 3);
-        while rom.queue.run_next(&rom) {}
+        while rom.queue.run_next(|r, stop| rom.render(r, stop)) {}
         assert_eq!(*order.lock().unwrap(), ["a", "a2", "b", "c"]);
         assert_eq!(rom.thumbnails_rendered(), 3);
     }
@@ -646,7 +336,7 @@ mod tests {
         assert!(!rom.queue.withdraw(t1), "already gone");
         assert!(rom.queue.withdraw(t2));
         assert_eq!(rom.queued_thumbnails(), 1, "0x200 still has a requester");
-        while rom.queue.run_next(&rom) {}
+        while rom.queue.run_next(|r, stop| rom.render(r, stop)) {}
         assert_eq!(ran.load(Ordering::Relaxed), 1);
         assert_eq!(rom.thumbnails_rendered(), 1);
         assert!(!rom.queue.withdraw(t3));
