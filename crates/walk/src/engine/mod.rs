@@ -319,5 +319,6 @@ pub fn walk<F: VisitorFactory>(
         via_link: false,
         parent: None,
     });
-    pool::run(root_node, meta, config, factory, control)
+    let work = |pool: &pool::Pool<'_>, index| worker::run_worker(pool, index, config, factory);
+    pool::run(root_node, meta, config, control, &work)
 }

@@ -13,7 +13,6 @@
 //! worker goes to sleep is either seen by that worker or wakes it.
 
 use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
@@ -24,14 +23,8 @@ use super::budget::{Budget, OpenDir};
 use super::entry::{DirNode, Meta};
 use super::follow::Follow;
 use super::sys::NameChunk;
-use super::worker::WorkerCtx;
-use super::{Visitor, VisitorFactory, WalkConfig, WalkControl};
+use super::{WalkConfig, WalkControl};
 use crate::error::Error;
-
-/// Times an idle worker yields and looks again before it parks, when no more workers are awake
-/// than there are cores (a futex wake-up costs more than a stat chunk; with more workers awake than
-/// cores, yielding only takes the core from a worker that has work).
-const SPIN_ROUNDS: u32 = 16;
 
 /// A unit of work.
 pub(crate) enum Job {
@@ -222,7 +215,7 @@ impl<'a> Pool<'a> {
 
     /// The next job for worker `me`: its own deque (newest first), then the injector, then the
     /// others' deques (oldest first).
-    fn find_job(&self, me: usize, local: &Worker<Job>) -> Option<Job> {
+    pub(crate) fn find_job(&self, me: usize, local: &Worker<Job>) -> Option<Job> {
         if let Some(job) = local.pop() {
             return Some(job);
         }
@@ -262,7 +255,7 @@ impl<'a> Pool<'a> {
     }
 
     /// Whether an idle worker may spin a little before parking: no more workers awake than cores.
-    fn may_spin(&self) -> bool {
+    pub(crate) fn may_spin(&self) -> bool {
         let awake = self
             .started
             .load(Ordering::Relaxed)
@@ -270,8 +263,17 @@ impl<'a> Pool<'a> {
         awake <= self.cores
     }
 
+    /// Worker `index`'s own deque, taken once when the worker starts.
+    pub(crate) fn take_local(&self, index: usize) -> Option<Worker<Job>> {
+        self.locals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(index)
+            .and_then(Option::take)
+    }
+
     /// Sleeps until new work may exist. `false` when the walk is over.
-    fn park(&self) -> bool {
+    pub(crate) fn park(&self) -> bool {
         let guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.sleepers.fetch_add(1, Ordering::SeqCst);
         // Pairs with the fence in `push` (see there).
@@ -287,14 +289,15 @@ impl<'a> Pool<'a> {
     }
 }
 
-/// Runs a walk from `root` on a new pool; see [`super::walk`].
-pub(crate) fn run<F: VisitorFactory>(
+/// Runs a walk from `root` on a new pool; see [`super::walk`]. Each worker thread runs
+/// `work(pool, index)` (the worker loop) and returns its output, `None` when it failed.
+pub(crate) fn run<O: Send>(
     root: Arc<DirNode>,
     root_meta: Meta,
     config: &WalkConfig,
-    factory: &F,
     control: &WalkControl<'_>,
-) -> Result<Vec<<F::Visitor as Visitor>::Output>, Error> {
+    work: &(dyn Fn(&Pool<'_>, usize) -> Option<O> + Sync),
+) -> Result<Vec<O>, Error> {
     let threads = config.resolved_threads();
     let locals: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_lifo()).collect();
     let follow = config.follow_symlinks.then(Follow::new);
@@ -354,7 +357,7 @@ pub(crate) fn run<F: VisitorFactory>(
                 let spawned = thread::Builder::new()
                     .name(format!("modforge-walk-{index}"))
                     .spawn_scoped(scope, move || {
-                        let output = run_worker(pool, index, config, factory);
+                        let output = work(pool, index);
                         pool.started.fetch_sub(1, Ordering::SeqCst);
                         output
                     });
@@ -409,82 +412,6 @@ pub(crate) fn run<F: VisitorFactory>(
         .into_iter()
         .map(|o| o.ok_or_else(|| Error::Internal("a walker thread ended without a result".into())))
         .collect()
-}
-
-/// One worker thread: job loop, then the visitor's output. A panic is caught and fails the walk.
-fn run_worker<F: VisitorFactory>(
-    pool: &Pool<'_>,
-    index: usize,
-    config: &WalkConfig,
-    factory: &F,
-) -> Option<<F::Visitor as Visitor>::Output> {
-    let local = pool
-        .locals
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get_mut(index)
-        .and_then(Option::take);
-    let Some(local) = local else {
-        pool.fail(Error::Internal(format!("walker {index} has no deque")));
-        return None;
-    };
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        let mut ctx = WorkerCtx::new(pool, index, &local, config, factory.make(index));
-        let mut idle_rounds = 0;
-        loop {
-            if pool.should_stop() {
-                pool.halt();
-                return None;
-            }
-            match pool.find_job(index, &local) {
-                Some(job) => {
-                    idle_rounds = 0;
-                    let result = match (ctx.execute(job), pool.finish_job()) {
-                        (Ok(()), Finished::RoundOver) => ctx.next_round(),
-                        (result, _) => result,
-                    };
-                    if let Err(e) = result {
-                        pool.fail(e);
-                        return None;
-                    }
-                }
-                None if idle_rounds < SPIN_ROUNDS && pool.may_spin() => {
-                    idle_rounds += 1;
-                    thread::yield_now();
-                }
-                None => {
-                    idle_rounds = 0;
-                    if let Err(e) = ctx.visitor_mut().pause() {
-                        pool.fail(e);
-                        return None;
-                    }
-                    // A parked worker keeps no directory open: the budget goes to those working.
-                    ctx.release_recent();
-                    if !pool.park() {
-                        break;
-                    }
-                }
-            }
-        }
-        if pool.should_stop() {
-            pool.halt();
-            return None;
-        }
-        match ctx.into_visitor().finish() {
-            Ok(output) => Some(output),
-            Err(e) => {
-                pool.fail(e);
-                None
-            }
-        }
-    }));
-    match result {
-        Ok(output) => output,
-        Err(payload) => {
-            pool.fail(Error::Internal(panic_message(payload.as_ref())));
-            None
-        }
-    }
 }
 
 /// The text of a panic payload.

@@ -2,8 +2,10 @@
 
 use std::ffi::OsStr;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::thread;
 
 use crossbeam_deque::Worker;
 
@@ -12,10 +14,15 @@ use super::entry::{
     Candidate, DirId, DirNode, Entry, EntryKind, FileId, Meta, dir_identity, push_rel_path,
 };
 use super::follow::{PutAside, Seen};
-use super::pool::{Finished, Job, Pool, StatChunk};
+use super::pool::{Finished, Job, Pool, StatChunk, panic_message};
 use super::sys::{DirHandle, DirReader, Listed, NameChunk};
-use super::{Visit, Visitor, WalkConfig, WalkError};
+use super::{Visit, Visitor, VisitorFactory, WalkConfig, WalkError};
 use crate::error::{Error, ErrorOp};
+
+/// Times an idle worker yields and looks again before it parks, when no more workers are awake
+/// than there are cores (a futex wake-up costs more than a stat chunk; with more workers awake than
+/// cores, yielding only takes the core from a worker that has work).
+const SPIN_ROUNDS: u32 = 16;
 
 /// Cancellation is checked every this many entries inside a job.
 const CHECK_EVERY: u64 = 256;
@@ -557,6 +564,76 @@ impl<'p, 'a, V: Visitor> WorkerCtx<'p, 'a, V> {
             };
             self.visitor.visit(&visited).map(drop)
         })
+    }
+}
+
+/// One worker thread: job loop, then the visitor's output. A panic is caught and fails the walk.
+pub(crate) fn run_worker<F: VisitorFactory>(
+    pool: &Pool<'_>,
+    index: usize,
+    config: &WalkConfig,
+    factory: &F,
+) -> Option<<F::Visitor as Visitor>::Output> {
+    let Some(local) = pool.take_local(index) else {
+        pool.fail(Error::Internal(format!("walker {index} has no deque")));
+        return None;
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let mut ctx = WorkerCtx::new(pool, index, &local, config, factory.make(index));
+        let mut idle_rounds = 0;
+        loop {
+            if pool.should_stop() {
+                pool.halt();
+                return None;
+            }
+            match pool.find_job(index, &local) {
+                Some(job) => {
+                    idle_rounds = 0;
+                    let result = match (ctx.execute(job), pool.finish_job()) {
+                        (Ok(()), Finished::RoundOver) => ctx.next_round(),
+                        (result, _) => result,
+                    };
+                    if let Err(e) = result {
+                        pool.fail(e);
+                        return None;
+                    }
+                }
+                None if idle_rounds < SPIN_ROUNDS && pool.may_spin() => {
+                    idle_rounds += 1;
+                    thread::yield_now();
+                }
+                None => {
+                    idle_rounds = 0;
+                    if let Err(e) = ctx.visitor_mut().pause() {
+                        pool.fail(e);
+                        return None;
+                    }
+                    // A parked worker keeps no directory open: the budget goes to those working.
+                    ctx.release_recent();
+                    if !pool.park() {
+                        break;
+                    }
+                }
+            }
+        }
+        if pool.should_stop() {
+            pool.halt();
+            return None;
+        }
+        match ctx.into_visitor().finish() {
+            Ok(output) => Some(output),
+            Err(e) => {
+                pool.fail(e);
+                None
+            }
+        }
+    }));
+    match result {
+        Ok(output) => output,
+        Err(payload) => {
+            pool.fail(Error::Internal(panic_message(payload.as_ref())));
+            None
+        }
     }
 }
 
