@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { decodeTiles, encodeTiles, generateRom, generateRomSync, hal, RomFile, rgbaToPng, writeFileAtomic, type GeneratedRom } from 'modforge'
-import { ROOT, isRoot, onPosix, removeTree, tempDir } from './helpers'
+import { ROOT, onLinux, removeTree, runUnprivileged, tempDir } from './helpers'
 import { decodePng } from './png'
 
 /** The interop files written by other projects (shared/fixtures/rom beside the repository). */
@@ -816,17 +816,23 @@ describe('thumbnails', () => {
     damaged.images.forEach((image, i) => expect(image.equals(cold.images[i])).toBe(true))
   })
 
-  it.runIf(onPosix && !isRoot)('an unwritable cache folder degrades to memory only and says so', async () => {
+  it.runIf(onLinux)('an unwritable cache folder degrades to memory only and says so (unprivileged)', () => {
     const cacheDir = join(work, 'readonly-cache')
     mkdirSync(cacheDir)
-    chmodSync(cacheDir, 0o500)
-    const rom = await RomFile.open(generated.lorom.path, { cacheDir })
-    try {
-      await rom.thumbnail(generated.lorom.blocks[0].offset)
-      expect(rom.cacheStats().l2.degraded).toEqual(expect.any(String))
-    } finally {
-      await rom.close()
-    }
+    chmodSync(cacheDir, 0o555)
+    const result = runUnprivileged<{ degraded: unknown; width: number; files: string[] }>(`
+      const { readdirSync } = require('node:fs')
+      const { RomFile } = require(MODFORGE)
+      const rom = RomFile.openSync(${JSON.stringify(generated.lorom.path)}, { cacheDir: ${JSON.stringify(cacheDir)} })
+      const thumbnail = rom.thumbnailSync(${generated.lorom.blocks[0].offset})
+      const degraded = rom.cacheStats().l2.degraded
+      rom.closeSync()
+      process.stdout.write(JSON.stringify({ degraded, width: thumbnail.width, files: readdirSync(${JSON.stringify(cacheDir)}) }))
+    `)
+    // The thumbnail is still made (from memory), the reason is reported and nothing is written.
+    expect(result.degraded).toEqual(expect.stringContaining(cacheDir))
+    expect(result.width).toBeGreaterThan(0)
+    expect(result.files).toEqual([])
   })
 
   it('a cache folder that is a file degrades to memory only and says so', async () => {
