@@ -205,6 +205,25 @@ describe('IconCache', () => {
     const warm = JSON.parse(child.stdout)
     expect(warm).toMatchObject({ lastBuild: null, validation: 'validated', generation: report!.generation, mapped: true })
     expect(warm.digests).toEqual(digests)
+
+    // Default (background) validation starts by itself once the opening code has returned, without idle().
+    const background = `
+      const { IconCache } = require(${JSON.stringify(join(ROOT, 'dist', 'index.js'))})
+      const cache = IconCache.openSync({ discover: ${JSON.stringify(discoverSpec())}, cacheDir: ${JSON.stringify(cacheDir)} })
+      const atOpen = cache.stats().validation
+      const served = cache.getIcon(${JSON.stringify(install.icons[0].name)}) !== null
+      const started = Date.now()
+      const poll = () => {
+        const validation = cache.stats().validation
+        if (validation === 'pending' && Date.now() - started < 30000) return setTimeout(poll, 5)
+        process.stdout.write(JSON.stringify({ atOpen, served, validation }))
+        cache.close()
+      }
+      setTimeout(poll, 0)
+    `
+    const later = spawnSync(process.execPath, ['-e', background], { encoding: 'utf8' })
+    expect(later.stderr).toBe('')
+    expect(JSON.parse(later.stdout)).toEqual({ atOpen: 'pending', served: true, validation: 'validated' })
   })
 
   it('rebuilds incrementally after a source changes and tells onUpdate', async () => {

@@ -272,8 +272,10 @@ export interface IconCacheOptions {
   /** Keep the colour of fully transparent pixels (default: set to 0, smaller files). */
   exactTransparent?: boolean
   /**
-   * When the cache is checked against its sources: `background` (default; entries are checked on
-   * first serve meanwhile), `blocking` (before `open` resolves) or `none`.
+   * When the cache is checked against its sources: `background` (default; on a thread started
+   * right after the opening call's synchronous work, in a microtask, so the first lookups do not
+   * wait for it; entries are checked on first serve meanwhile), `blocking` (before `open`
+   * resolves) or `none`.
    */
   validate?: binding.Validate
   /** Every `data` a fresh copy (default: `true` in Electron, which refuses external buffers). */
@@ -413,6 +415,11 @@ interface View {
   labels: string[]
 }
 
+/** Reports a background validation that could not be started (the cache still serves). */
+function validationNotStarted(error: unknown): void {
+  process.emitWarning(`IconCache background validation did not start: ${error instanceof Error ? error.message : String(error)}`)
+}
+
 const unclosedCaches = new FinalizationRegistry<number>((handle) => native.iconCacheClose(handle))
 
 /** The first value of a request header. */
@@ -442,6 +449,10 @@ export class IconCache {
     this.#epoch = raw.live && raw.cell ? new Uint32Array(raw.cell.buffer, raw.cell.byteOffset, 1) : null
     this.#view = this.#viewOf(raw)
     unclosedCaches.register(this, info.handle, this)
+    // Background validation starts once the caller's synchronous work is done (a no-op for
+    // `blocking` and `none`). A promise reaction rather than `queueMicrotask`, whose first call
+    // builds an async resource on the warm path.
+    Promise.resolve(info.handle).then(native.iconCacheStartValidation).catch(validationNotStarted)
   }
 
   /**

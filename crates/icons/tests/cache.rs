@@ -124,6 +124,29 @@ fn cold_then_warm_open_serves_the_same_mapped_generation() {
         );
     }
     assert_eq!(snaps(&cache_dir), ["nwn2-icons.1.snap"]);
+
+    // Deferred: nothing runs until it is started; then it validates as Background does.
+    let deferred = open(dir_options(
+        &icons,
+        Some(cache_dir.clone()),
+        Validate::Deferred,
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(deferred.stats().validation, ValidationState::Pending);
+    assert_eq!(all_icons(&deferred), want);
+    deferred.start_validation();
+    deferred.wait_idle();
+    assert_eq!(deferred.stats().validation, ValidationState::Validated);
+    // Closed before it was started: it never starts.
+    let closed = open(dir_options(
+        &icons,
+        Some(cache_dir.clone()),
+        Validate::Deferred,
+    ));
+    closed.close();
+    closed.start_validation();
+    closed.wait_idle();
+    assert_eq!(closed.stats().validation, ValidationState::Pending);
 }
 
 #[test]

@@ -75,6 +75,11 @@ pub enum Validate {
     /// After `open` returns, on a background thread (default).
     #[default]
     Background,
+    /// As `Background`, but the thread starts at the first [`IconCache::start_validation`] (or
+    /// [`IconCache::wait_idle`]): a binding starts it once its caller's synchronous work is done,
+    /// so an open and the first lookups do not wait for a thread to start (docs/icons.md,
+    /// "Validation").
+    Deferred,
     /// Before `open` returns.
     Blocking,
     /// Never (the file is trusted; entries are still checked on first serve, and a source whose
@@ -654,6 +659,8 @@ struct Shared {
     epoch: Arc<AtomicU32>,
     repaired: AtomicU64,
     on_demand: AtomicU64,
+    /// Validation waits for [`IconCache::start_validation`] ([`Validate::Deferred`]).
+    deferred: AtomicBool,
     closing: Cancel,
     background: Mutex<Option<JoinHandle<()>>>,
 }
@@ -743,6 +750,7 @@ impl IconCache {
             served: AtomicU64::new(0),
             epoch: Arc::new(AtomicU32::new(0)),
             repaired: AtomicU64::new(0),
+            deferred: AtomicBool::new(false),
             on_demand: AtomicU64::new(0),
             closing: Cancel::new(),
             background: Mutex::new(None),
@@ -758,6 +766,7 @@ impl IconCache {
                 match (validate, fresh) {
                     (Validate::Blocking, _) => cache.validate_now(control)?,
                     (Validate::Background, _) => cache.spawn_validation(),
+                    (Validate::Deferred, _) => cache.shared.deferred.store(true, Ordering::Release),
                     (Validate::None, true) => {
                         *lock(&cache.shared.validation) = ValidationState::Skipped
                     }
@@ -1178,8 +1187,18 @@ impl IconCache {
         }
     }
 
-    /// Waits for background validation (and any rebuild it started) to end.
+    /// Starts deferred validation ([`Validate::Deferred`]) unless it started already, the cache
+    /// was closed or nothing is deferred.
+    pub fn start_validation(&self) {
+        if self.shared.deferred.swap(false, Ordering::AcqRel) {
+            self.spawn_validation();
+        }
+    }
+
+    /// Waits for background validation (and any rebuild it started) to end; starts deferred
+    /// validation first.
     pub fn wait_idle(&self) {
+        self.start_validation();
         let handle = lock(&self.shared.background).take();
         if let Some(h) = handle {
             let _ = h.join();
@@ -1188,6 +1207,7 @@ impl IconCache {
 
     /// Stops background work and waits for it. The cache stays usable for queries.
     pub fn close(&self) {
+        self.shared.deferred.store(false, Ordering::Release);
         self.shared.closing.cancel();
         self.wait_idle();
     }

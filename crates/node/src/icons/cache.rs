@@ -497,6 +497,18 @@ pub fn icon_cache_stats(env: &Env, handle: u32) -> napi::Result<IconCacheStats> 
     sync(env, |_control| Ok(CACHES.get(handle)?.stats().into()))
 }
 
+/// Starts the background validation of cache `handle` if it waits to be started; a closed or
+/// unknown handle is left alone (this runs from a microtask nobody could catch an error of).
+#[napi]
+pub fn icon_cache_start_validation(env: &Env, handle: u32) -> napi::Result<()> {
+    sync(env, |_control| {
+        if let Ok(cache) = CACHES.get(handle) {
+            cache.start_validation();
+        }
+        Ok(())
+    })
+}
+
 /// Waits until background validation (and a rebuild it started) has ended, off the main thread.
 #[napi(ts_return_type = "Promise<void>")]
 pub fn icon_cache_idle<'env>(env: &'env Env, handle: u32) -> napi::Result<PromiseRaw<'env, ()>> {

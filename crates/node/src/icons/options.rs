@@ -148,7 +148,9 @@ impl IconCacheOptions {
         }
         options.extra_icons = self.extra_icons.unwrap_or_default();
         options.validate = match self.validate {
-            None | Some(Validate::Background) => icons::Validate::Background,
+            // Started by `IconCache` once the opening call's synchronous work is done
+            // (`iconCacheStartValidation`), so a warm open does not wait for a thread to start.
+            None | Some(Validate::Background) => icons::Validate::Deferred,
             Some(Validate::Blocking) => icons::Validate::Blocking,
             Some(Validate::None) => icons::Validate::None,
         };
