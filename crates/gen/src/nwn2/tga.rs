@@ -46,22 +46,23 @@ pub fn expected(p: &Picture, pixels: TgaPixels) -> Picture {
             .chunks_exact(4)
             .flat_map(|c| [c[0], c[1], c[2], 255])
             .collect(),
-        TgaPixels::Argb16 { attribute_all_zero } => p
-            .rgba
-            .chunks_exact(4)
-            .flat_map(|c| {
-                let w = |v: u8| {
-                    let v5 = v >> 3;
-                    (v5 << 3) | (v5 >> 2)
-                };
-                let a = if attribute_all_zero || c[3] >= 128 {
-                    255
-                } else {
-                    0
-                };
-                [w(c[0]), w(c[1]), w(c[2]), a]
-            })
-            .collect(),
+        TgaPixels::Argb16 { attribute_all_zero } => {
+            // A declared alpha bit that is 0 in every pixel makes the image opaque
+            // (docs/icons.md, "TGA"), whether the writer cleared the bits or the picture had no
+            // pixel of alpha >= 128.
+            let opaque = attribute_all_zero || p.rgba.chunks_exact(4).all(|c| c[3] < 128);
+            p.rgba
+                .chunks_exact(4)
+                .flat_map(|c| {
+                    let w = |v: u8| {
+                        let v5 = v >> 3;
+                        (v5 << 3) | (v5 >> 2)
+                    };
+                    let a = if opaque || c[3] >= 128 { 255 } else { 0 };
+                    [w(c[0]), w(c[1]), w(c[2]), a]
+                })
+                .collect()
+        }
         TgaPixels::Grey8 => p
             .rgba
             .chunks_exact(4)
