@@ -4,7 +4,7 @@
  * ltk_wad crate, hostile mods, path traversal from mods and aborts.
  */
 import { execFileSync } from 'node:child_process'
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -22,7 +22,7 @@ import {
   type OverlayBuildResult,
 } from 'modforge'
 import * as overlaySubpath from 'modforge/overlay'
-import { ROOT, removeTree, tempDir } from './helpers'
+import { ROOT, isRoot, removeTree, runUnprivileged, tempDir } from './helpers'
 
 let work: string
 let league: GeneratedLeague
@@ -280,6 +280,37 @@ describe('aborting a build', () => {
       const finished = readFileSync(join(spec('abort-clean').overlayDir, key))
       expect(bytes.equals(before.get(key)!) || bytes.equals(finished)).toBe(true)
     }
+  })
+
+  it('keeps the previous overlay and state when the dirty marks cannot be saved', () => {
+    const s = spec('marks')
+    const good = buildOverlaySync(s)
+    const before = new Map(good.built.map((key) => [key, readFileSync(join(s.overlayDir, key))]))
+    const stateFile = join(s.stateDir, 'overlay-state.json')
+    const stateBefore = readFileSync(stateFile)
+    const edited = league.mods.find((m) => m.editFile)!
+    appendFileSync(edited.editFile!, 'edited before a build that cannot save its state')
+    // The build may write the overlay folder but not the state folder.
+    if (isRoot) execFileSync('chown', ['-R', '65534:65534', s.overlayDir])
+    chmodSync(s.stateDir, 0o555)
+    const failed = runUnprivileged<{ code?: string; syscall?: string; path?: string }>(`
+      const { buildOverlaySync } = require(MODFORGE)
+      try {
+        buildOverlaySync(${JSON.stringify(s)})
+        process.stdout.write('{}')
+      } catch (e) {
+        process.stdout.write(JSON.stringify({ code: e.code, syscall: e.syscall, path: e.path }))
+      }`)
+    chmodSync(s.stateDir, 0o755)
+    expect(failed.code).toBe('ERR_MODFORGE_IO')
+    expect(failed.path!.startsWith(s.stateDir)).toBe(true)
+    // No WAD was replaced and no temp file is left; the state is the last good build's.
+    expect(files(s.overlayDir)).toEqual([...before.keys()].sort())
+    for (const [key, bytes] of before) expect(readFileSync(join(s.overlayDir, key)).equals(bytes)).toBe(true)
+    expect(readFileSync(stateFile).equals(stateBefore)).toBe(true)
+    const after = buildOverlaySync(s)
+    expect(after.mode).toBe('incremental')
+    expect(after.built).toContain(edited.touchedWads[0])
   })
 
   it('rejects at once for an already aborted signal and touches nothing', async () => {

@@ -20,9 +20,10 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::cache::{self, Cached};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, label};
 use crate::game::{self, GameIndex, GameWad, Memo, path_of};
 use crate::hash::{archive_fingerprint, mod_key};
+use crate::latch::Latch;
 use crate::meter::Meter;
 use crate::mods::{
     self, FolderScan, GameFacts, ModKind, ModMeta, ModSpec, Prepared, Source, SourceReader,
@@ -30,7 +31,7 @@ use crate::mods::{
 use crate::plan::{self, ItemRef, ModInput};
 use crate::report::{Conflict, Warning, WarningCode};
 use crate::state::{self, Hex, OverrideRecord, SourceRecord, State, StateOptions, WadLayoutRecord};
-use crate::wad::{TocEntry, chunk_type, read_toc};
+use crate::wad::{TocEntry, chunk_type, read_toc_from};
 use crate::write::{self, Previous, SourceIdentity};
 
 /// TOC slots reserved beyond a WAD's entries by default, so that adding entries keeps the data
@@ -559,7 +560,9 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     drop(prepared_content);
     drop(lift_cache);
 
-    // Mark the rebuild set dirty before touching any overlay file.
+    // The rebuild set is marked dirty before any overlay WAD is replaced. In an incremental build
+    // the marks are saved on a thread of their own while the temp files are written, and every
+    // rename waits for them.
     let new_fps: BTreeMap<String, Hex> = wad_keys
         .iter()
         .map(|(w, k)| {
@@ -595,8 +598,11 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
         wad_layouts: layouts.clone(),
         dirty_wads: dirty.iter().cloned().collect(),
     };
-    state::save(&request.state_dir, &state)?;
+    let marks = Latch::default();
     if full {
+        // The old overlay goes only once the marks are durable: if they cannot be saved, it stands.
+        state::save(&request.state_dir, &state)?;
+        marks.open(true);
         let data = request.overlay_dir.join("DATA");
         if data.exists() {
             std::fs::remove_dir_all(&data).map_err(|e| Error::io("rmdir", &data, e))?;
@@ -636,6 +642,13 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
             .max(WRITER_THREADS)
             .min(jobs.len().max(1)),
     };
+    let marks_saved = || -> Result<()> {
+        if marks.wait() {
+            Ok(())
+        } else {
+            Err(Error::Internal("the dirty marks were not saved".into()))
+        }
+    };
     let write_all = || -> Vec<Result<()>> {
         jobs.into_par_iter()
             .map(|(_, key, overrides, previous)| {
@@ -656,6 +669,7 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
                         previous.as_ref(),
                         &meter,
                         control,
+                        &marks_saved,
                     )?;
                     meter.copied_with(written.method);
                     let record = layout_record(&written, &overrides);
@@ -674,11 +688,30 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
             })
             .collect()
     };
-    let outcomes: Vec<Result<()>> =
-        match rayon::ThreadPoolBuilder::new().num_threads(writers).build() {
-            Ok(pool) if writers > rayon::current_num_threads() => pool.install(write_all),
-            _ => write_all(),
-        };
+    let (outcomes, marked) = std::thread::scope(|scope| {
+        let saving = (!full).then(|| {
+            scope.spawn(|| {
+                let guard = marks.guard();
+                let saved = state::save(&request.state_dir, &state);
+                guard.open(saved.is_ok());
+                saved
+            })
+        });
+        let outcomes: Vec<Result<()>> =
+            match rayon::ThreadPoolBuilder::new().num_threads(writers).build() {
+                Ok(pool) if writers > rayon::current_num_threads() => pool.install(write_all),
+                _ => write_all(),
+            };
+        let marked = saving.map_or(Ok(()), |saving| {
+            saving
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("saving the dirty marks panicked".into())))
+        });
+        (outcomes, marked)
+    });
+    // Without durable marks no WAD was renamed (each temp file is gone): the previous overlay and
+    // state stand.
+    marked?;
     let finished = finished.into_inner().unwrap_or_default();
     for (key, record) in &finished {
         dirty.remove(key);
@@ -1042,9 +1075,9 @@ impl Drop for Rep {
     }
 }
 
-/// An earlier overlay WAD whose tail can supply packed overrides.
+/// An earlier overlay WAD whose tail can supply packed overrides, opened once for all of them.
 struct LiftSource {
-    path: PathBuf,
+    file: std::fs::File,
     entries: HashMap<u64, TocEntry>,
 }
 
@@ -1072,10 +1105,12 @@ fn lift<'p>(
         }
         let source = sources.entry(key.clone()).or_insert_with(|| {
             let path = path_of(&ctx.request.overlay_dir, key);
-            let toc = read_toc(&path).ok()?;
+            let file = std::fs::File::open(&path).ok()?;
+            let len = file.metadata().ok()?.len();
+            let toc = read_toc_from(&file, len, &label(&path), &path).ok()?;
             Some(LiftSource {
                 entries: toc.entries.iter().map(|e| (e.path_hash, *e)).collect(),
-                path,
+                file,
             })
         });
         let Some(source) = source.as_ref() else {
@@ -1089,11 +1124,8 @@ fn lift<'p>(
         {
             continue;
         }
-        let Ok(file) = std::fs::File::open(&source.path) else {
-            continue;
-        };
         let mut buf = vec![0u8; entry.packed_size as usize];
-        if crate::io::read_exact_at(&file, &mut buf, u64::from(entry.offset)).is_err()
+        if crate::io::read_exact_at(&source.file, &mut buf, u64::from(entry.offset)).is_err()
             || xxh3_64(&buf) != rec.checksum
         {
             continue;

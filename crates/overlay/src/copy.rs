@@ -1,7 +1,8 @@
 //! Block copies between files (docs/overlay.md, "Output layout"): on Linux `copy_file_range`
 //! (the kernel clones or copies in place where the file system can) and whole-file clones with
 //! `FICLONE`; elsewhere, or when the kernel refuses (`EXDEV`, `EOPNOTSUPP`, `ENOSYS`, `EINVAL`),
-//! a buffered copy in 8 MiB steps. Cancellation is checked between steps.
+//! a buffered copy in 8 MiB steps. Cancellation is checked between steps, and each step copied is
+//! handed to the device at once ([`start_writeback`]), so the copy and the disk work together.
 
 use std::fs::File;
 use std::io;
@@ -9,7 +10,7 @@ use std::io;
 use modforge_core::Control;
 
 use crate::error::Error;
-use crate::io::{read_exact_at, write_all_at};
+use crate::io::{read_exact_at, start_writeback, write_all_at};
 
 /// Bytes moved per step.
 const STEP: u64 = 8 << 20;
@@ -94,13 +95,17 @@ fn kernel_copy(
     while left > 0 {
         control.check()?;
         let step = usize::try_from(left.min(STEP)).unwrap_or(STEP as usize);
+        let step_start = dst_off;
         match rustix::fs::copy_file_range(src, Some(&mut src_off), dst, Some(&mut dst_off), step) {
             Ok(0) => {
                 return Err(CopyError::Read(io::Error::from(
                     io::ErrorKind::UnexpectedEof,
                 )));
             }
-            Ok(n) => left -= n as u64,
+            Ok(n) => {
+                left -= n as u64;
+                start_writeback(dst, step_start, n as u64);
+            }
             Err(e) if first && fallback_errno(e) => return Err(CopyError::Unsupported),
             Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(CopyError::Write(io::Error::from(e))),
@@ -134,6 +139,7 @@ fn buffered_copy(
         let step = usize::try_from((len - done).min(STEP)).unwrap_or(buf.len());
         read_exact_at(src, &mut buf[..step], src_off + done).map_err(CopyError::Read)?;
         write_all_at(dst, &buf[..step], dst_off + done).map_err(CopyError::Write)?;
+        start_writeback(dst, dst_off + done, step as u64);
         done += step as u64;
     }
     Ok(())

@@ -13,6 +13,7 @@ mod copy;
 mod error;
 mod extract;
 mod io;
+mod latch;
 mod meter;
 mod plan;
 mod report;

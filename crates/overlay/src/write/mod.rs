@@ -1,9 +1,10 @@
 //! Writing one overlay WAD (docs/overlay.md, "Output layout", "Crash safety"): plan the tail
 //! layout, then fill `<W>.tmp` (header and TOC, the source region by block copy, the tail),
-//! fsync and rename it over `<W>`. Nothing is edited in place. When the previous overlay WAD was
-//! written from the same source with the same capacity, its region is reused: a whole-file clone
-//! (`FICLONE`) where the file system shares blocks, truncated before the old tail. On any error
-//! the temp file and the previous `<W>` are removed.
+//! fsync it and, once the caller allows it, rename it over `<W>`. Nothing is edited in place.
+//! When the previous overlay WAD was written from the same source with the same capacity, its
+//! region is reused: a whole-file clone (`FICLONE`) where the file system shares blocks,
+//! truncated before the old tail. On an error the temp file and the previous `<W>` are removed;
+//! when the caller refuses the rename, only the temp file.
 
 pub mod layout;
 
@@ -15,7 +16,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::copy::{CopyMethod, clone_file, copy_range};
 use crate::error::{Error, Result, label};
-use crate::io::{read_exact_at, write_all_at};
+use crate::io::{read_exact_at, start_writeback, write_all_at};
 use crate::meter::Meter;
 use crate::mods::Prepared;
 use crate::wad::{Toc, encode_toc_entry_v34, read_toc_from};
@@ -76,7 +77,9 @@ pub(crate) fn temp_path(dest: &Path) -> PathBuf {
 }
 
 /// Writes the overlay WAD `dest` from the game WAD `source_path` and `overrides` (sorted by
-/// path hash, one per hash). `previous` enables the region reuse.
+/// path hash, one per hash). `previous` enables the region reuse. `before_rename` runs once the
+/// temp file is synced; its error stops the write with the previous `dest` untouched (the dirty
+/// marks that must be durable before any rename could not be saved).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_wad(
     source_path: &Path,
@@ -86,9 +89,10 @@ pub(crate) fn write_wad(
     previous: Option<&Previous>,
     meter: &Meter,
     control: &Control<'_>,
+    before_rename: &dyn Fn() -> Result<()>,
 ) -> Result<Written> {
     let tmp = temp_path(dest);
-    let result = write_inner(
+    let filled = fill_temp(
         source_path,
         dest,
         &tmp,
@@ -98,15 +102,29 @@ pub(crate) fn write_wad(
         meter,
         control,
     );
-    if result.is_err() {
+    let written = match filled {
+        Ok(written) => written,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_file(dest);
+            return Err(e);
+        }
+    };
+    if let Err(e) = before_rename() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if let Err(e) = std::fs::rename(&tmp, dest) {
         let _ = std::fs::remove_file(&tmp);
         let _ = std::fs::remove_file(dest);
+        return Err(Error::io("rename", dest, e));
     }
-    result
+    Ok(written)
 }
 
+/// Writes `tmp` whole (header and TOC, region, tail) and syncs it.
 #[allow(clippy::too_many_arguments)]
-fn write_inner(
+fn fill_temp(
     source_path: &Path,
     dest: &Path,
     tmp: &Path,
@@ -222,6 +240,11 @@ fn write_inner(
         write_all_at(&out, bytes, *offset).map_err(|e| Error::io("write", tmp, e))?;
         meter.written(bytes.len() as u64);
     }
+    start_writeback(
+        &out,
+        layout.tail_offset,
+        layout.len.saturating_sub(layout.tail_offset),
+    );
     write_all_at(&out, &header, 0).map_err(|e| Error::io("write", tmp, e))?;
     meter.written(header.len() as u64);
     if method == CopyMethod::Clone {
@@ -232,7 +255,6 @@ fn write_inner(
     out.sync_data()
         .map_err(|e| Error::io("fdatasync", tmp, e))?;
     drop(out);
-    std::fs::rename(tmp, dest).map_err(|e| Error::io("rename", dest, e))?;
     Ok(Written {
         layout,
         source: identity,
