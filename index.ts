@@ -10,6 +10,10 @@
  * Every error thrown or rejected carries a stable `code` (see {@link ErrorCode}). Promise-returning
  * functions never throw: a bad argument rejects with `ERR_MODFORGE_INVALID_ARG`.
  */
+import { startCodeCache, stopCodeCache } from './src/internal/code-cache'
+
+// The capabilities compile from the build's V8 code cache when it fits this Node (docs/startup.md).
+startCodeCache()
 export * from './src/errors'
 export * from './src/progress'
 export * from './src/profile'
@@ -19,3 +23,4 @@ export * from './src/generate'
 export * from './src/overlay'
 export * from './src/rom'
 export * from './src/icons'
+stopCodeCache()

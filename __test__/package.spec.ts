@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -37,7 +37,9 @@ describe.runIf(onLinuxX64 && isGlibc())('the packed package (npm run pack:local)
     expect(tarballs.map((path) => path.slice(work.length + 1))).toEqual(['modforge-0.1.0.tgz', 'modforge-linux-x64-gnu-0.1.0.tgz'])
     const list = (tarball: string) => execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n')
     const root = list(tarballs[0])
-    expect(root).toEqual(expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/binding.js', 'package/dist/cli/main.js']))
+    expect(root).toEqual(
+      expect.arrayContaining(['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/binding.js', 'package/dist/cli/main.js', 'package/dist/code-cache.bin']),
+    )
     expect(root.some((name) => name.endsWith('.node'))).toBe(false)
     expect(list(tarballs[1])).toContain(`package/${NODE_FILE}`)
   })
@@ -85,6 +87,103 @@ describe.runIf(onLinuxX64 && isGlibc())('the packed package (npm run pack:local)
     expect(cli.status).toBe(1)
     expect(cli.stderr.trim().split('\n')).toHaveLength(1)
     expect(cli.stderr).toContain('ERR_MODFORGE_LOAD')
+  })
+})
+
+describe('the V8 code cache of the package modules (docs/startup.md)', () => {
+  let work: string
+  beforeAll(() => {
+    work = tempDir('code-cache')
+  })
+  afterAll(() => removeTree(work))
+
+  /** What the loader did in a fresh process loading `dist`, and an argument error from the icons module. */
+  function load(dist: string): { unusable: string | null; used: string[]; rejected: string[]; damaged: string[]; message: string } {
+    const script = `
+      const modforge = require(${JSON.stringify(join(dist, 'index.js'))})
+      const report = require(${JSON.stringify(join(dist, 'src', 'internal', 'code-cache.js'))}).codeCacheReport()
+      let message = ''
+      try { modforge.discoverSync(1, '') } catch (error) { message = error.message }
+      process.stdout.write(JSON.stringify({ ...report, message }))
+    `
+    return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }))
+  }
+
+  /** A copy of `dist/` whose cache file is `edit`ed (header as JSON, body as bytes). */
+  function copyWith(name: string, edit?: (file: Buffer) => Buffer): string {
+    const dist = join(work, name)
+    cpSync(join(ROOT, 'dist'), dist, { recursive: true, filter: (path) => !path.includes(`${join('dist', 'pack')}`) })
+    if (edit) writeFileSync(join(dist, 'code-cache.bin'), edit(readFileSync(join(dist, 'code-cache.bin'))))
+    return dist
+  }
+
+  /** The header of a cache file and where its body starts. */
+  function headerOf(file: Buffer): { header: { v8: string; modules: Record<string, number[]> }; body: number } {
+    const length = file.readUInt32LE(0)
+    return { header: JSON.parse(file.toString('utf8', 4, 4 + length)), body: 4 + length }
+  }
+
+  it('compiles every module the entry loads from the cache in a fresh process of the Node that built it', () => {
+    const report = load(join(ROOT, 'dist'))
+    expect(report.unusable).toBeNull()
+    expect(report.rejected).toEqual([])
+    expect(report.damaged).toEqual([])
+    expect(report.used).toEqual(expect.arrayContaining(['binding.js', 'src/icons.js', 'src/internal/validate.js', 'src/overlay.js', 'src/profile.js']))
+    expect(report.message).toBe('discoverSync(): gameDir must be a string, got 1')
+  })
+
+  it('compiles a module patched after the build from its own source, even at the same length', () => {
+    const dist = copyWith('patched')
+    const icons = join(dist, 'src', 'icons.js')
+    const source = readFileSync(icons, 'utf8')
+    expect(source).toContain("'discoverSync(): gameDir'")
+    writeFileSync(icons, source.replace("'discoverSync(): gameDir'", "'discoverSync(): GAMEDIR'"))
+    const report = load(dist)
+    expect(report.used).not.toContain('src/icons.js')
+    expect(report.used).toContain('src/overlay.js')
+    expect(report.message).toBe('discoverSync(): GAMEDIR must be a string, got 1')
+  })
+
+  it('never hands damaged code to V8, and ignores a truncated file or one from another Node', () => {
+    const flipped = load(
+      copyWith('flipped', (file) => {
+        const { header, body } = headerOf(file)
+        const [, , codeAt, codeLength] = header.modules['src/icons.js']
+        for (let i = 0; i < 32; i += 1) file[body + codeAt + Math.floor(((i + 0.5) * codeLength) / 32)] ^= 0x5a
+        return file
+      }),
+    )
+    expect(flipped.damaged).toEqual(['src/icons.js'])
+    expect(flipped.used).toContain('src/overlay.js')
+    expect(flipped.message).toBe('discoverSync(): gameDir must be a string, got 1')
+
+    const truncated = load(copyWith('truncated', (file) => file.subarray(0, 100)))
+    expect(truncated.unusable).toBe('damaged cache file')
+    expect(truncated.used).toEqual([])
+
+    // A body cut short: modules whose code now runs past the end compile normally, the others still use it.
+    const full = readFileSync(join(ROOT, 'dist', 'code-cache.bin'))
+    const { header, body } = headerOf(full)
+    const cut = full.length - 1000
+    const beyond = Object.keys(header.modules).filter((name) => body + header.modules[name][2] + header.modules[name][3] > cut)
+    expect(beyond.length).toBeGreaterThan(0)
+    const shortBody = load(copyWith('short-body', (file) => file.subarray(0, cut)))
+    expect(shortBody.unusable).toBeNull()
+    expect(shortBody.damaged).toEqual([])
+    expect([...shortBody.used].sort()).toEqual(Object.keys(header.modules).filter((name) => !beyond.includes(name)).sort())
+
+    const foreign = load(
+      copyWith('foreign', (file) => {
+        const { header, body } = headerOf(file)
+        const json = Buffer.from(JSON.stringify({ ...header, v8: '1.2.3' }))
+        const length = Buffer.alloc(4)
+        length.writeUInt32LE(json.length)
+        return Buffer.concat([length, json, file.subarray(body)])
+      }),
+    )
+    expect(foreign.unusable).toBe(`written by V8 1.2.3 (${process.arch})`)
+    expect(foreign.used).toEqual([])
+    expect(foreign.message).toBe('discoverSync(): gameDir must be a string, got 1')
   })
 })
 
