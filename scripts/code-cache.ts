@@ -55,9 +55,9 @@ const [dist, cacheFile, names] = [process.argv[1], process.argv[2], JSON.parse(p
 const wanted = new Set(names)
 const scripts = new Map()
 const original = Module.prototype._compile
-Module.prototype._compile = function (content, filename) {
+Module.prototype._compile = function (content, filename, ...rest) {
   const name = path.relative(dist, filename).split(path.sep).join('/')
-  if (!wanted.has(name)) return original.call(this, content, filename)
+  if (!wanted.has(name)) return original.call(this, content, filename, ...rest)
   const script = new Script(Module.wrap(content), { filename })
   scripts.set(name, { script, source: Buffer.from(content, 'utf8') })
   const wrapper = script.runInThisContext({ displayErrors: true })

@@ -57,8 +57,11 @@ export interface CodeCacheReport {
   damaged: string[]
 }
 
-/** The internal compile step of CommonJS modules, which the loader wraps while the entry loads. */
-type Compile = (this: Module, content: string, filename: string) => unknown
+/**
+ * The internal compile step of CommonJS modules, which the loader wraps while the entry loads
+ * (newer Node versions pass more arguments, such as the module format: handed on unchanged).
+ */
+type Compile = (this: Module, content: string, filename: string, ...rest: unknown[]) => unknown
 
 const moduleProto = Module.prototype as unknown as { _compile: Compile }
 
@@ -115,16 +118,16 @@ export function startCodeCache(): void {
   }
   const { header, body } = cache
   const original = moduleProto._compile
-  const compile: Compile = function (this: Module, content: string, filename: string): unknown {
+  const compile: Compile = function (this: Module, content: string, filename: string, ...rest: unknown[]): unknown {
     const name = relative(DIST, filename).split(sep).join('/')
     const entry = Object.hasOwn(header.modules, name) ? header.modules[name] : undefined
     if (!isEntry(entry, body.length) || body.toString('utf8', entry[0], entry[0] + entry[1]) !== content) {
-      return original.call(this, content, filename)
+      return original.call(this, content, filename, ...rest)
     }
     const code = body.subarray(entry[2], entry[2] + entry[3])
     if (createHash('sha1').update(code).digest('base64') !== entry[4]) {
       report.damaged.push(name)
-      return original.call(this, content, filename)
+      return original.call(this, content, filename, ...rest)
     }
     return runCached(this, content, filename, code, name)
   }
