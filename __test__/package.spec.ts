@@ -185,6 +185,24 @@ describe('the V8 code cache of the package modules (docs/startup.md)', () => {
     expect(foreign.used).toEqual([])
     expect(foreign.message).toBe('discoverSync(): gameDir must be a string, got 1')
   })
+
+  it('survives a flipped byte anywhere in the file: header, sources or code', () => {
+    const file = readFileSync(join(ROOT, 'dist', 'code-cache.bin'))
+    const { body } = headerOf(file)
+    const dist = copyWith('fuzz')
+    // Seeded offsets: a quarter in the header, the rest spread over the body.
+    let seed = 12345
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31)
+    for (let round = 0; round < 24; round += 1) {
+      const at = round < 6 ? next() % body : body + (next() % (file.length - body))
+      const mutated = Buffer.from(file)
+      mutated[at] ^= 1 << next() % 8
+      writeFileSync(join(dist, 'code-cache.bin'), mutated)
+      const report = load(dist)
+      expect(report.message, `byte ${at}`).toBe('discoverSync(): gameDir must be a string, got 1')
+      expect(report.rejected, `byte ${at}`).toEqual([])
+    }
+  })
 })
 
 /** Whether the C library is glibc (the linux-x64-gnu package does not load on musl). */
