@@ -186,6 +186,25 @@ describe('the V8 code cache of the package modules (docs/startup.md)', () => {
     expect(foreign.message).toBe('discoverSync(): gameDir must be a string, got 1')
   })
 
+  it('survives a lying header with valid checksums: a module pointed at the code of another', () => {
+    const lying = load(
+      copyWith('lying', (file) => {
+        const { header, body } = headerOf(file)
+        const [sourceAt, sourceLength] = header.modules['src/icons.js']
+        const [, , codeAt, codeLength, sha1] = header.modules['src/overlay.js']
+        const json = Buffer.from(JSON.stringify({ ...header, modules: { ...header.modules, 'src/icons.js': [sourceAt, sourceLength, codeAt, codeLength, sha1] } }))
+        const length = Buffer.alloc(4)
+        length.writeUInt32LE(json.length)
+        return Buffer.concat([length, json, file.subarray(body)])
+      }),
+    )
+    // The checksum holds, so V8 gets the data and refuses it: it was made for another source.
+    expect(lying.rejected).toEqual(['src/icons.js'])
+    expect(lying.damaged).toEqual([])
+    expect(lying.used).toContain('src/overlay.js')
+    expect(lying.message).toBe('discoverSync(): gameDir must be a string, got 1')
+  })
+
   it('survives a flipped byte anywhere in the file: header, sources or code', () => {
     const file = readFileSync(join(ROOT, 'dist', 'code-cache.bin'))
     const { body } = headerOf(file)

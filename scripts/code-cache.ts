@@ -42,26 +42,26 @@ function modules(): string[] {
 }
 
 /**
- * The recording child: compiles the listed modules with `vm.Script` exactly as the loader will,
- * runs the first-use paths, then writes the cache file (temp file, then rename).
+ * The recording child: compiles the listed modules with the loader's own `runModule`, runs the
+ * first-use paths, then writes the cache file (temp file, then rename).
  */
 const RECORD = `
 const Module = require('node:module')
-const { Script } = require('node:vm')
 const fs = require('node:fs')
 const path = require('node:path')
 const os = require('node:os')
 const [dist, cacheFile, names] = [process.argv[1], process.argv[2], JSON.parse(process.argv[3])]
 const wanted = new Set(names)
 const scripts = new Map()
+// The loader's own compile function, loaded before the hook (the loader itself is never cached).
+const { runModule } = require(path.join(dist, 'src', 'internal', 'code-cache.js'))
 const original = Module.prototype._compile
 Module.prototype._compile = function (content, filename, ...rest) {
   const name = path.relative(dist, filename).split(path.sep).join('/')
   if (!wanted.has(name)) return original.call(this, content, filename, ...rest)
-  const script = new Script(Module.wrap(content), { filename })
+  const { script, result } = runModule(this, content, filename)
   scripts.set(name, { script, source: Buffer.from(content, 'utf8') })
-  const wrapper = script.runInThisContext({ displayErrors: true })
-  return wrapper.call(this.exports, this.exports, Module.createRequire(filename), this, filename, path.dirname(filename))
+  return result
 }
 const modforge = require(path.join(dist, 'index.js'))
 Module.prototype._compile = original

@@ -96,12 +96,16 @@ function isEntry(entry: unknown, length: number): entry is [number, number, numb
   return true
 }
 
-/** Compiles `content` (the module `filename`) with `cachedData` and runs it as CommonJS would. */
-function runCached(module: Module, content: string, filename: string, cachedData: Buffer, name: string): unknown {
+/**
+ * Compiles `content` (the module `filename`) with `vm.Script`, from `cachedData` when given, and runs
+ * it as CommonJS would. The build records its cache through this same function
+ * (`scripts/code-cache.ts`), so the code it saves is made from the very script the loader compiles.
+ */
+export function runModule(module: Module, content: string, filename: string, cachedData?: Buffer): { script: Script; result: unknown } {
   const script = new Script(Module.wrap(content), { filename, cachedData })
-  ;(script.cachedDataRejected ? report.rejected : report.used).push(name)
   const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown
-  return wrapper.call(module.exports, module.exports, Module.createRequire(filename), module, filename, dirname(filename))
+  const result = wrapper.call(module.exports, module.exports, Module.createRequire(filename), module, filename, dirname(filename))
+  return { script, result }
 }
 
 /**
@@ -129,7 +133,9 @@ export function startCodeCache(): void {
       report.damaged.push(name)
       return original.call(this, content, filename, ...rest)
     }
-    return runCached(this, content, filename, code, name)
+    const { script, result } = runModule(this, content, filename, code)
+    ;(script.cachedDataRejected ? report.rejected : report.used).push(name)
+    return result
   }
   moduleProto._compile = compile
   stopping = () => {
