@@ -18,6 +18,7 @@ import {
   generateLeague,
   readWad,
   readWadSync,
+  verifySnapshots,
   type GeneratedLeague,
   type OverlayBuildResult,
 } from 'modforge'
@@ -195,6 +196,24 @@ describe('buildOverlay', () => {
     expect(third.peakBytesRead).toBeGreaterThan(0)
     // The files on disk are the third build's: its byte count is exactly what it rewrote.
     expect(third.stats.bytesWritten).toBe(third.built.reduce((sum, key) => sum + statSync(join(spec('cycle').overlayDir, key)).size, 0))
+  })
+
+  it('leaves caches that verify, the slice of the game index for the mods among them', async () => {
+    const report = await verifySnapshots(join(spec('cycle').stateDir, 'cache'))
+    for (const file of report) expect(file.ok).toBe(true)
+    const slice = report.find((file) => file.header?.kind === 'modforge.overlay.slice@1')
+    const index = report.find((file) => file.header?.kind === 'modforge.overlay.game@1')
+    expect(index?.details).toMatchObject({ wads: league.wads.length })
+    expect(slice?.details).toMatchObject({ wads: league.wads.length, prefixes: expect.any(Number) })
+    // The mods' hashes the game holds, a fraction of the index; one prefix per game hash but for
+    // the rare pair sharing their high 32 bits.
+    const details = slice!.details as { heldHashes: number; absentHashes: number; prefixes: number }
+    const hashes = (index!.details as { hashes: number }).hashes
+    expect(details.heldHashes).toBeGreaterThan(0)
+    expect(details.heldHashes).toBeLessThan(hashes)
+    expect(details.prefixes).toBeLessThanOrEqual(hashes)
+    expect(details.prefixes).toBeGreaterThan(hashes * 0.99)
+    expect(slice!.fileSize).toBeLessThan(index!.fileSize)
   })
 
   it('writes WADs that read back: 3.4, sorted unique TOC, in bounds, the edited bytes inside', async () => {

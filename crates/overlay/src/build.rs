@@ -2,9 +2,11 @@
 //!
 //! 1. **fingerprint** (stat only): game WADs, every mod; decide skip / incremental / full. A
 //!    skip reads no mod byte and loads no index: sweep, report, return.
-//! 2. **index**: the game index (loaded from the store when its fingerprint matches).
+//! 2. **index**: the slice of the game index saved by an earlier build, else the game index
+//!    (loaded from the store when its fingerprint matches, else built from the TOCs).
 //! 3. **collect** (pass 1): each mod from its cache or by reading it (mods in parallel).
-//! 4. **route**: merge, route, lazy filter, blocklist, per-WAD fingerprints; partition.
+//! 4. **route**: the slice when it answers for every path hash of the mods, else the index;
+//!    merge, route, lazy filter, blocklist, per-WAD fingerprints; partition.
 //! 5. **patch** (pass 2): prepare each winning override once, mark the rebuild set dirty in the
 //!    state, write the WADs in parallel.
 //! 6. **sweep**, final state (dirty marks cleared), conflicts report, caches.
@@ -424,10 +426,15 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
             .is_none_or(|p| p.game_fingerprint.0 != game_fp);
     let prev = if full { None } else { prev };
 
-    // Stage: index.
+    // Stage: index. The slice an earlier build saved stands in for the index until a mod asks
+    // about a hash it cannot answer for (docs/overlay.md, "Game slice").
     control.report(Progress::of(Stage::Index, 0, game_wads.len() as u64));
     let saver = Saver::new(request.state_dir.clone());
-    let index = load_or_build_index(&mut ctx, &game_wads, game_fp, &saver)?;
+    let slice = game::load_slice(&request.state_dir, game_fp);
+    let whole = match slice {
+        Some(_) => None,
+        None => Some(load_or_build_index(&mut ctx, &game_wads, game_fp, &saver)?),
+    };
     control.report(Progress::of(
         Stage::Index,
         game_wads.len() as u64,
@@ -437,13 +444,34 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
 
     // Stage: collect (pass 1).
     let mod_keys: Vec<u64> = probes.iter().map(|p| p.key).collect();
-    let metas = collect_all(&mut ctx, probes, &index, &memo, &saver)?;
+    let loaded = std::sync::OnceLock::new();
+    if let Some(index) = whole {
+        let _ = loaded.set(Some(index));
+    }
+    let facts = Facts {
+        slice: slice.as_ref(),
+        whole: loaded,
+        state_dir: &request.state_dir,
+        game_fp,
+        memo: &memo,
+    };
+    let metas = collect_all(&mut ctx, probes, &facts, &saver)?;
+    let whole = facts.whole.into_inner().flatten();
     let inputs: Vec<ModInput<'_>> = request
         .mods
         .iter()
         .zip(&metas)
         .map(|(spec, meta)| ModInput { spec, meta })
         .collect();
+    let asked = asked_hashes(&metas);
+    let (index, slice_saved) = match (slice, whole) {
+        (Some(slice), _) if slice.covers(&asked) => (slice.into_index(), true),
+        (_, Some(index)) => (index, false),
+        (_, None) => (
+            load_or_build_index(&mut ctx, &game_wads, game_fp, &saver)?,
+            false,
+        ),
+    };
 
     // Stage: route.
     control.report(Progress::of(Stage::Route, 0, 3));
@@ -467,7 +495,14 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     let key_of_wad = |w: u16| index.wads()[usize::from(w)].key.clone();
     let wad_keys: BTreeMap<u16, String> =
         planned.wads.keys().map(|w| (*w, key_of_wad(*w))).collect();
-    saver.send(SaveJob::Free(Box::new(index)));
+    saver.send(if slice_saved {
+        SaveJob::Free(Box::new(index))
+    } else {
+        SaveJob::Slice {
+            index: Box::new(index),
+            asked,
+        }
+    });
 
     // Partition. Each previous overlay WAD is checked once (one stat): `lift` asks about every
     // WAD for every override it looks for.
@@ -864,6 +899,12 @@ enum SaveJob {
     /// The game index once routing is done: freeing its 20 MB (for an install of 500k chunks) takes
     /// milliseconds.
     Free(Box<GameIndex>),
+    /// The slice of the full index for the hashes this build's mods asked about (ascending); the
+    /// index is freed after.
+    Slice {
+        index: Box<GameIndex>,
+        asked: Vec<u64>,
+    },
     Index {
         fp: u64,
         payload: Vec<u8>,
@@ -906,6 +947,8 @@ impl Saver {
                         drop(index);
                         Ok(())
                     }
+                    SaveJob::Slice { index, asked } => game::save_slice(&state_dir, &index, &asked)
+                        .map_err(|e| warn("the game slice".into(), e)),
                     SaveJob::Index { fp, payload } => game::save_index(&state_dir, fp, &payload)
                         .map_err(|e| warn("the game index".into(), e)),
                     SaveJob::ModCache { id, meta } => cache::save(&state_dir, &id, &meta)
@@ -955,15 +998,41 @@ impl Drop for Saver {
     }
 }
 
-/// What pass 1 may look up about the game.
+/// What pass 1 may look up about the game: the slice where it answers, else the full index,
+/// loaded from the store the first time a mod read now asks about a hash the slice cannot answer
+/// for. Without a saved index the answer is "not the game's" and the chunk is decoded: slower,
+/// the same result.
 struct Facts<'a> {
-    index: &'a GameIndex,
+    slice: Option<&'a game::Slice>,
+    whole: std::sync::OnceLock<Option<GameIndex>>,
+    state_dir: &'a Path,
+    game_fp: u64,
     memo: &'a Memo,
+}
+
+impl Facts<'_> {
+    fn lookup(&self, hash: u64) -> Option<game::HashInfo> {
+        if let Some(slice) = self.slice {
+            match slice.answer(hash) {
+                game::Answer::Held(info) => return Some(info),
+                game::Answer::Absent => return None,
+                game::Answer::Unknown => {}
+            }
+        }
+        self.whole
+            .get_or_init(|| {
+                game::load_index(self.state_dir, self.game_fp)
+                    .ok()
+                    .flatten()
+            })
+            .as_ref()?
+            .lookup(hash)
+    }
 }
 
 impl GameFacts for Facts<'_> {
     fn identical_content(&self, entry: &TocEntry, packed_checksum: u64) -> Option<u64> {
-        let info = self.index.lookup(entry.path_hash)?;
+        let info = self.lookup(entry.path_hash)?;
         let same = info.chunk_type == entry.chunk_type
             && info.packed_size == entry.packed_size
             && info.size == entry.size
@@ -979,15 +1048,13 @@ impl GameFacts for Facts<'_> {
 fn collect_all(
     ctx: &mut Ctx<'_>,
     probes: Vec<Probe>,
-    index: &GameIndex,
-    memo: &Memo,
+    facts: &Facts<'_>,
     saver: &Saver,
 ) -> Result<Vec<ModMeta>> {
     let request = ctx.request;
     let control = ctx.control;
     let total = probes.len() as u64;
     let done = AtomicU64::new(0);
-    let facts = Facts { index, memo };
     let meter = Arc::clone(&ctx.meter);
     control.report(Progress::of(Stage::Collect, 0, total));
     let results: Vec<Result<(ModMeta, bool)>> = request
@@ -995,7 +1062,7 @@ fn collect_all(
         .par_iter()
         .zip(probes.into_par_iter())
         .map(|(spec, probe)| {
-            let r = collect_one(spec, probe, &request.state_dir, &facts, &meter, control)
+            let r = collect_one(spec, probe, &request.state_dir, facts, &meter, control)
                 .map_err(|e| e.in_mod(&spec.id));
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             control.report(Progress::of(Stage::Collect, n, total).at(&spec.id));
@@ -1016,6 +1083,18 @@ fn collect_all(
         metas.push(meta);
     }
     Ok(metas)
+}
+
+/// Every path hash the mods hold, ascending without repeats: a superset of what routing asks
+/// the game about.
+fn asked_hashes(metas: &[ModMeta]) -> Vec<u64> {
+    let mut asked: Vec<u64> = metas
+        .iter()
+        .flat_map(|m| m.items.iter().map(|it| it.path_hash))
+        .collect();
+    asked.sort_unstable();
+    asked.dedup();
+    asked
 }
 
 /// Pass 1 of one mod: (metadata, whether it was read now).

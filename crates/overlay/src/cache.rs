@@ -609,6 +609,18 @@ pub fn examine_payload(
                 "holders": s.holder_count,
             }))
         }
+        Some(m) if m == crate::game::SLICE_MAGIC => {
+            let s = crate::game::slice_shape(payload, deep)?;
+            let index = crate::game::index_structure(&payload[s.index.clone()], false)?;
+            Ok(json!({
+                "kind": crate::game::SLICE_KIND,
+                "fingerprint": format!("{:016x}", s.fingerprint),
+                "wads": index.wads.len(),
+                "heldHashes": index.hash_count,
+                "absentHashes": s.absent.1,
+                "prefixes": s.prefixes.1,
+            }))
+        }
         Some(m) if m == TREE_MAGIC => {
             let stamps = decode_tree(payload)?;
             Ok(json!({
@@ -630,7 +642,7 @@ pub fn examine_payload(
         _ => Err(Error::corrupt(
             "payload",
             Some(0),
-            "not a modforge overlay payload (mod cache, folder stamps, game index or memo)",
+            "not a modforge overlay payload (mod cache, folder stamps, game index, game slice or memo)",
         )),
     }
 }
@@ -649,6 +661,9 @@ impl OverlayPayload {
     pub const GAME_INDEX: OverlayPayload = OverlayPayload(crate::game::INDEX_KIND);
     /// The memo of game content hashes (`modforge.overlay.memo@1`).
     pub const MEMO: OverlayPayload = OverlayPayload(crate::game::MEMO_KIND);
+    /// The slice of the game index the last build's mods asked about
+    /// (`modforge.overlay.slice@1`).
+    pub const GAME_SLICE: OverlayPayload = OverlayPayload(crate::game::SLICE_KIND);
 }
 
 impl modforge_store::PayloadKind for OverlayPayload {

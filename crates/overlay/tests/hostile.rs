@@ -1,9 +1,11 @@
 //! Hostile input for every parser (docs/overlay.md, "Mod formats", "WAD format", "Folder
-//! stamps"): WAD files of every version, fantome/zip archives (with packed WADs inside), modpkg
-//! packages and the folder stamps payload get random
+//! stamps", "Game slice"): WAD files of every version, fantome/zip archives (with packed WADs
+//! inside), modpkg packages, the folder stamps payload and the game slice payload get random
 //! bytes, truncation at every offset, bit flips, and structure-aware mutation (valid framing with
 //! lying fields). Every input gives a value or an error, never a panic, and allocates at most a
 //! bounded multiple of its length (a counting global allocator watches every allocation).
+
+mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
@@ -546,5 +548,109 @@ fn folder_stamps_parser_survives_hostile_input() {
         let at = fields[rng.below(fields.len() as u64) as usize];
         b[at..at + 4].copy_from_slice(&lies(&mut rng, valid.len()).to_le_bytes());
         bounded(&b, "lying stamps field", examine);
+    }
+}
+
+/// A game slice payload written by a real build of a small install, the store fingerprint it
+/// was saved under, and the scene (install, mod, state) of that build.
+fn sample_slice() -> (Vec<u8>, modforge_store::Fingerprint, common::Scene) {
+    let scene = common::Scene::new();
+    scene.game_wad(
+        common::AATROX,
+        &[
+            ("data/a.bin", b"aatrox a original", 3),
+            ("data/b.bin", b"aatrox b original", 3),
+        ],
+    );
+    scene.game_wad(common::AHRI, &[("data/h.bin", b"ahri h original", 3)]);
+    let a = scene.folder_mod(
+        "a",
+        &[("base", 0)],
+        &[
+            ("base", "Aatrox.wad.client", "data/a.bin", b"override"),
+            ("base", "Aatrox.wad.client", "data/h.bin", b"shared"),
+            ("base", "Aatrox.wad.client", "data/new.bin", b"new"),
+        ],
+    );
+    scene.build(vec![common::spec("a", &a)]);
+    let path = scene.state().join("cache/game-slice_1.mfs");
+    let image = std::fs::read(&path).unwrap();
+    let payload = image[modforge_store::HEADER_LEN..].to_vec();
+    let mut value = [0u8; 32];
+    value[..8].copy_from_slice(&payload[8..16]);
+    let fp =
+        modforge_store::Fingerprint::from_parts(modforge_store::FingerprintAlgorithm::Stat, value);
+    (payload, fp, scene)
+}
+
+#[test]
+fn game_slice_parser_survives_hostile_input() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (valid, fp, scene) = sample_slice();
+    let summary = examine_payload(&valid, true, &Control::default()).unwrap();
+    assert_eq!(summary["kind"], "modforge.overlay.slice@1");
+    assert_eq!(
+        (
+            summary["heldHashes"].as_u64(),
+            summary["absentHashes"].as_u64()
+        ),
+        (Some(2), Some(1)),
+        "{summary}"
+    );
+    classic(9, &valid, |b, what| {
+        bounded(b, what, examine);
+    });
+    // The count and offset fields: the slice's own, the embedded index's header and its first
+    // WAD record's key offset and length.
+    let fields = [
+        16usize,
+        20,
+        24,
+        32 + 8,
+        32 + 12,
+        32 + 16,
+        32 + 20,
+        32 + 32,
+        32 + 36,
+    ];
+    let mut rng = SplitMix64::new(10);
+    let mut lying = Vec::new();
+    for _ in 0..2000 {
+        let mut b = valid.clone();
+        let at = fields[rng.below(fields.len() as u64) as usize];
+        b[at..at + 4].copy_from_slice(&lies(&mut rng, valid.len()).to_le_bytes());
+        bounded(&b, "lying slice field", examine);
+        lying.push(b);
+    }
+    // A build trusts a slice that passes the store's checks (its checksum covers what a hostile
+    // writer wrote): lying framing, flipped bytes and arrays out of order give a result or an
+    // error, never a panic.
+    let id = modforge_store::SnapshotId::new(
+        scene.state().join("cache"),
+        "game-slice",
+        "1",
+        "modforge.overlay.slice@1",
+    )
+    .unwrap();
+    let a = scene.mods().join("a");
+    let file = a.join("content/base/Aatrox.wad.client/data/a.bin");
+    for round in 0..120u32 {
+        let mut b = if round % 2 == 0 {
+            lying[round as usize].clone()
+        } else {
+            valid.clone()
+        };
+        if round % 2 == 1 {
+            for _ in 0..1 + rng.below(6) {
+                let i = 32 + rng.below(b.len() as u64 - 32) as usize;
+                b[i] ^= 1 << rng.below(8);
+            }
+        }
+        modforge_store::write(&id, &fp, &b, &modforge_store::Hooks::default()).unwrap();
+        std::fs::write(&file, format!("override {round}")).unwrap();
+        let _ = modforge_overlay::build_overlay(
+            &scene.request(vec![common::spec("a", &a)]),
+            &Control::default(),
+        );
     }
 }

@@ -318,7 +318,12 @@ fn caches_reconstruct_unchanged_mods_without_reading_them() {
     names.sort();
     assert_eq!(
         names,
-        vec!["game-index_1.mfs", "mod-a_1.mfs", "mod-f_1.mfs"],
+        vec![
+            "game-index_1.mfs",
+            "game-slice_1.mfs",
+            "mod-a_1.mfs",
+            "mod-f_1.mfs"
+        ],
         "no same-size override: no memo"
     );
     for name in &names {
@@ -359,6 +364,113 @@ fn caches_reconstruct_unchanged_mods_without_reading_them() {
         })
         .count();
     assert_eq!(left, 0);
+}
+
+/// Whether the state holds a saved game index.
+fn has_index(scene: &Scene) -> bool {
+    scene.state().join("cache/game-index_1.mfs").is_file()
+}
+
+/// Builds the same mods in a fresh state and overlay folder with `force` and compares every
+/// overlay file byte for byte.
+fn assert_same_as_clean_build(scene: &Scene, mods: Vec<modforge_overlay::ModSpec>) {
+    let clean = Scene::new();
+    let mut r = scene.request(mods);
+    r.overlay_dir = clean.overlay();
+    r.state_dir = clean.state();
+    r.options.force = true;
+    build_overlay(&r, &Control::default()).unwrap();
+    assert_eq!(
+        common::tree(&scene.overlay()),
+        common::tree(&clean.overlay())
+    );
+}
+
+#[test]
+fn the_game_slice_stands_in_for_the_index_until_a_mod_asks_what_it_cannot_answer() {
+    let scene = Scene::new();
+    game(&scene);
+    let files =
+        |a: &'static [u8]| -> Vec<(&'static str, &'static str, &'static str, &'static [u8])> {
+            vec![
+                ("base", "Aatrox.wad.client", "data/a.bin", a),
+                (
+                    "base",
+                    "Aatrox.wad.client",
+                    "data/new.bin",
+                    b"not in the game",
+                ),
+            ]
+        };
+    let a = scene.folder_mod("a", &[("base", 0)], &files(b"first override of a"));
+    let mods = vec![spec("a", &a)];
+    scene.build(mods.clone());
+    let image = std::fs::read(scene.state().join("cache/game-slice_1.mfs")).unwrap();
+    let v = examine_payload(
+        &image[modforge_store::HEADER_LEN..],
+        true,
+        &Control::default(),
+    )
+    .unwrap();
+    assert_eq!(v["kind"], "modforge.overlay.slice@1");
+    assert_eq!(
+        (
+            v["wads"].as_u64(),
+            v["heldHashes"].as_u64(),
+            v["absentHashes"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{v}"
+    );
+    assert_eq!(v["prefixes"].as_u64(), Some(3), "{v}");
+
+    // Without the index, an edit of a path the slice answers for builds from the slice alone.
+    std::fs::remove_file(scene.state().join("cache/game-index_1.mfs")).unwrap();
+    scene.folder_mod("a", &[("base", 0)], &files(b"second override of a!"));
+    let r = scene.build(mods.clone());
+    assert_eq!(r.mode, BuildMode::Incremental);
+    assert_eq!(r.built, vec![AATROX.to_owned()]);
+    assert!(!has_index(&scene), "the index was not needed");
+    assert_eq!(
+        get(&scene, AATROX, "data/a.bin").unwrap(),
+        b"second override of a!"
+    );
+    assert_eq!(
+        get(&scene, AATROX, "data/b.bin").unwrap(),
+        b"aatrox b original"
+    );
+    assert_same_as_clean_build(&scene, mods.clone());
+
+    // A new path no game WAD holds: the prefixes tell, still no index.
+    let mut more = files(b"second override of a!");
+    more.push(("base", "Aatrox.wad.client", "data/added.bin", b"added"));
+    scene.folder_mod("a", &[("base", 0)], &more);
+    let r = scene.build(mods.clone());
+    assert_eq!(r.built, vec![AATROX.to_owned()]);
+    assert!(!has_index(&scene), "the prefixes answered for the new path");
+    assert_eq!(get(&scene, AATROX, "data/added.bin").unwrap(), b"added");
+    assert_same_as_clean_build(&scene, mods.clone());
+
+    // A new path the game holds (in Ahri): only the index knows its holders. It is built again,
+    // the override reaches Ahri too, and the new slice answers for the path.
+    more.push(("base", "Aatrox.wad.client", "data/h.bin", b"h for both"));
+    scene.folder_mod("a", &[("base", 0)], &more);
+    let r = scene.build(mods.clone());
+    assert!(has_index(&scene));
+    assert_eq!(r.built, vec![AATROX.to_owned(), AHRI.to_owned()]);
+    assert_eq!(get(&scene, AHRI, "data/h.bin").unwrap(), b"h for both");
+    assert_eq!(get(&scene, AATROX, "data/h.bin").unwrap(), b"h for both");
+    assert_same_as_clean_build(&scene, mods.clone());
+    std::fs::remove_file(scene.state().join("cache/game-index_1.mfs")).unwrap();
+    std::fs::write(
+        a.join("content/base/Aatrox.wad.client/data/h.bin"),
+        b"h for both, again",
+    )
+    .unwrap();
+    let r = scene.build(mods.clone());
+    assert_eq!(r.built, vec![AATROX.to_owned(), AHRI.to_owned()]);
+    assert!(!has_index(&scene), "the new slice answered for data/h.bin");
+    assert_same_as_clean_build(&scene, mods);
 }
 
 #[test]

@@ -22,6 +22,7 @@ const PAYLOADS: &[&dyn PayloadKind] = &[
     &modforge_overlay::OverlayPayload::TREE,
     &modforge_overlay::OverlayPayload::GAME_INDEX,
     &modforge_overlay::OverlayPayload::MEMO,
+    &modforge_overlay::OverlayPayload::GAME_SLICE,
     &modforge_icons::IconsPayload,
 ];
 

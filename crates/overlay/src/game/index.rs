@@ -78,10 +78,20 @@ pub struct HashInfo {
     count: u16,
 }
 
-/// The payload's bytes: built in memory or a loaded snapshot.
+/// The payload's bytes: built in memory, or a range of a loaded snapshot (all of a game index
+/// snapshot, the embedded part of a game slice).
 pub(crate) enum Bytes {
     Owned(Vec<u8>),
-    Mapped(Snapshot),
+    Mapped(Snapshot, std::ops::Range<usize>),
+}
+
+impl Bytes {
+    fn get(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(s, range) => s.payload().get(range.clone()).unwrap_or_default(),
+        }
+    }
 }
 
 /// A validated game index.
@@ -110,10 +120,7 @@ impl std::fmt::Debug for GameIndex {
 
 impl GameIndex {
     fn payload(&self) -> &[u8] {
-        match &self.bytes {
-            Bytes::Owned(v) => v,
-            Bytes::Mapped(s) => s.payload(),
-        }
+        self.bytes.get()
     }
 
     /// The game fingerprint the index was built for.
@@ -195,7 +202,9 @@ impl GameIndex {
         })
     }
 
-    /// The WADs (indices into [`GameIndex::wads`], ascending) holding the hash of `info`.
+    /// The WADs (indices into [`GameIndex::wads`], ascending) holding the hash of `info`. A
+    /// loaded index is checked shallowly (its checksum held), so a reference past the WAD table
+    /// is dropped here rather than trusted.
     pub fn holders(&self, info: &HashInfo) -> Vec<u16> {
         let r = Reader::new(self.payload());
         (0..usize::from(info.count))
@@ -203,6 +212,7 @@ impl GameIndex {
                 r.u16_le_at(self.holders_at + (info.first as usize + k) * 2)
                     .ok()
             })
+            .filter(|w| usize::from(*w) < self.wads.len())
             .collect()
     }
 
@@ -215,11 +225,7 @@ impl GameIndex {
 
     /// Validates a payload and wraps it. `deep` also checks ordering and every reference.
     pub(crate) fn from_payload(bytes: Bytes, deep: bool) -> Result<GameIndex> {
-        let payload: &[u8] = match &bytes {
-            Bytes::Owned(v) => v,
-            Bytes::Mapped(s) => s.payload(),
-        };
-        let s = structure(payload, deep)?;
+        let s = structure(bytes.get(), deep)?;
         let wads = s.wads;
         let mut by_name: HashMap<String, Vec<u16>> = HashMap::new();
         let mut subchunk_tocs = std::collections::HashSet::new();
@@ -252,6 +258,73 @@ impl GameIndex {
     /// The payload bytes (saved by the store).
     pub fn payload_bytes(&self) -> &[u8] {
         self.payload()
+    }
+
+    /// The payload of an index with the same WADs that holds only those of `asked` (ascending)
+    /// the game holds, and the asked hashes no game WAD holds (the two parts of a game slice,
+    /// docs/overlay.md, "Game slice"). The WAD table and keys are copied as they are.
+    pub(crate) fn subset(&self, asked: &[u64]) -> Result<(Vec<u8>, Vec<u64>)> {
+        let p = self.payload();
+        let mut hashes = Vec::new();
+        let mut infos = Vec::new();
+        let mut holders: Vec<u8> = Vec::new();
+        let mut absent = Vec::new();
+        for &h in asked {
+            let Some(info) = self.lookup(h) else {
+                absent.push(h);
+                continue;
+            };
+            let first = u32::try_from(holders.len() / 2)
+                .map_err(|_| Error::Limit("game slice: holders".into()))?;
+            let at = self.holders_at + info.first as usize * 2;
+            let own = p
+                .get(at..at + usize::from(info.count) * 2)
+                .ok_or_else(|| bad(at, "holders out of range"))?;
+            holders.extend_from_slice(own);
+            hashes.extend_from_slice(&h.to_le_bytes());
+            infos.extend_from_slice(&info.checksum.to_le_bytes());
+            infos.extend_from_slice(&info.offset.to_le_bytes());
+            infos.extend_from_slice(&info.packed_size.to_le_bytes());
+            infos.extend_from_slice(&info.size.to_le_bytes());
+            infos.extend_from_slice(&first.to_le_bytes());
+            infos.extend_from_slice(&info.count.to_le_bytes());
+            infos.push(info.chunk_type);
+            infos.push(info.subchunk_count);
+            infos.extend_from_slice(&[0u8; 4]);
+        }
+        let wad_table = p
+            .get(HEAD..self.hashes_at)
+            .ok_or_else(|| bad(HEAD, "WAD table out of range"))?;
+        let strings = p
+            .get(self.holders_at + self.holder_count * 2..)
+            .ok_or_else(|| bad(self.holders_at, "keys out of range"))?;
+        let mut out = Vec::with_capacity(
+            HEAD + wad_table.len() + hashes.len() + infos.len() + holders.len() + strings.len(),
+        );
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(self.wads.len() as u32).to_le_bytes());
+        out.extend_from_slice(&((hashes.len() / 8) as u32).to_le_bytes());
+        out.extend_from_slice(&((holders.len() / 2) as u32).to_le_bytes());
+        out.extend_from_slice(&(strings.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.fingerprint.to_le_bytes());
+        out.extend_from_slice(wad_table);
+        out.extend_from_slice(&hashes);
+        out.extend_from_slice(&infos);
+        out.extend_from_slice(&holders);
+        out.extend_from_slice(strings);
+        Ok((out, absent))
+    }
+
+    /// The high 32 bits of every indexed path hash, ascending, without repeats.
+    pub(crate) fn prefixes(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::with_capacity(self.hash_count);
+        for i in 0..self.hash_count {
+            let top = (self.hash_at(i) >> 32) as u32;
+            if out.last() != Some(&top) {
+                out.push(top);
+            }
+        }
+        out
     }
 }
 
@@ -508,10 +581,13 @@ pub(crate) fn store_fingerprint(fp: u64) -> Fingerprint {
 pub(crate) fn load(state_dir: &Path, fp: u64) -> Result<Option<GameIndex>> {
     let id = snapshot_id(state_dir)?;
     match modforge_store::load(&id, &store_fingerprint(fp)) {
-        Ok(snapshot) => match GameIndex::from_payload(Bytes::Mapped(snapshot), false) {
-            Ok(index) if index.fingerprint() == fp => Ok(Some(index)),
-            _ => Ok(None),
-        },
+        Ok(snapshot) => {
+            let whole = 0..snapshot.payload().len();
+            match GameIndex::from_payload(Bytes::Mapped(snapshot, whole), false) {
+                Ok(index) if index.fingerprint() == fp => Ok(Some(index)),
+                _ => Ok(None),
+            }
+        }
         Err(_) => Ok(None),
     }
 }

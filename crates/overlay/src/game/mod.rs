@@ -1,10 +1,12 @@
 //! The game install (docs/overlay.md, "Game index"): the list of game WADs and its fingerprint
-//! (stat only), the index of every path hash to the WADs holding it (TOCs only, parallel), and
-//! the memo of game content hashes filled on demand. Index and memo persist as snapshots of the
-//! store, keyed by the game fingerprint.
+//! (stat only), the index of every path hash to the WADs holding it (TOCs only, parallel), the
+//! slice of that index the mods of the last build asked about, and the memo of game content
+//! hashes filled on demand. Index, slice and memo persist as snapshots of the store, keyed by the
+//! game fingerprint.
 
 mod index;
 mod memo;
+mod slice;
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,10 @@ pub(crate) use index::{
 };
 pub use memo::Memo;
 pub(crate) use memo::{MEMO_KIND, fill as fill_memo, load as load_memo, save as save_memo};
+pub(crate) use slice::{
+    Answer, SLICE_KIND, SLICE_MAGIC, Slice, load as load_slice, save as save_slice,
+    shape as slice_shape,
+};
 
 /// The folder under the game folder that holds the WADs.
 pub const DATA_FINAL: &str = "DATA/FINAL";
