@@ -19,7 +19,6 @@ use std::time::Instant;
 
 use modforge_core::{Control, Progress, Stage};
 use rayon::prelude::*;
-use xxhash_rust::xxh3::xxh3_64;
 
 use crate::cache::{self, Cached};
 use crate::error::{Error, Result, label};
@@ -28,7 +27,8 @@ use crate::hash::{archive_fingerprint, mod_key};
 use crate::latch::Latch;
 use crate::meter::Meter;
 use crate::mods::{
-    self, FolderScan, GameFacts, ModKind, ModMeta, ModSpec, Prepared, Source, SourceReader,
+    self, FolderScan, GameFacts, ModKind, ModMeta, ModSpec, OpenFile, Packed, Prepared, Source,
+    SourceReader,
 };
 use crate::plan::{self, ItemRef, ModInput};
 use crate::report::{Conflict, Warning, WarningCode};
@@ -533,7 +533,7 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     // Pass 2: prepare every needed override once (and widen the rebuild set until every WAD
     // sharing an override holds the same packed bytes).
     let mut reps: HashMap<u64, Arc<Rep>> = HashMap::new();
-    let mut lift_cache: HashMap<String, Option<LiftSource>> = HashMap::new();
+    let mut lift_cache = Lifts::default();
     let mut prepared_content: HashMap<u64, Arc<Rep>> = HashMap::new();
     loop {
         let needed: BTreeSet<u64> = rebuild
@@ -1145,7 +1145,7 @@ pub(crate) struct Rep {
 
 impl Rep {
     fn new(p: Prepared, content: u64, meter: &Arc<Meter>) -> Arc<Rep> {
-        meter.acquire(p.packed.len() as u64);
+        meter.acquire(p.packed.held());
         if p.compressed_here {
             meter.compressed_one();
         }
@@ -1159,14 +1159,39 @@ impl Rep {
 
 impl Drop for Rep {
     fn drop(&mut self) {
-        self.meter.release(self.p.packed.len() as u64);
+        self.meter.release(self.p.packed.held());
     }
 }
 
 /// An earlier overlay WAD whose tail can supply packed overrides, opened once for all of them.
 struct LiftSource {
-    file: std::fs::File,
+    wad: Arc<OpenFile>,
     entries: HashMap<u64, TocEntry>,
+}
+
+/// The earlier overlay WADs opened for lifting (by key; `None`: unreadable) and the buffer their
+/// bytes are checked through.
+#[derive(Default)]
+struct Lifts {
+    sources: HashMap<String, Option<LiftSource>>,
+    scratch: Vec<u8>,
+}
+
+/// Bytes checked per read when lifting.
+const LIFT_STEP: usize = 256 << 10;
+
+/// XXH3_64 of `len` bytes of `file` at `offset`, read through `scratch`.
+fn hash_range(file: &std::fs::File, offset: u64, len: u64, scratch: &mut Vec<u8>) -> Option<u64> {
+    scratch.resize(LIFT_STEP, 0);
+    let mut state = xxhash_rust::xxh3::Xxh3::new();
+    let mut done = 0u64;
+    while done < len {
+        let step = usize::try_from(len - done).map_or(LIFT_STEP, |n| n.min(LIFT_STEP));
+        crate::io::read_exact_at(file, &mut scratch[..step], offset + done).ok()?;
+        state.update(&scratch[..step]);
+        done += step as u64;
+    }
+    Some(state.digest())
 }
 
 /// Lifts the packed bytes of `hash` with content `content` from an earlier overlay WAD: the
@@ -1176,7 +1201,7 @@ fn lift<'p>(
     ctx: &mut Ctx<'_>,
     wad_keys: &BTreeMap<u16, String>,
     valid_previous: &impl Fn(&str) -> Option<&'p WadLayoutRecord>,
-    sources: &mut HashMap<String, Option<LiftSource>>,
+    lifts: &mut Lifts,
     hash: u64,
     content: u64,
 ) -> Option<Arc<Rep>> {
@@ -1191,14 +1216,14 @@ fn lift<'p>(
         if rec.content != content {
             continue;
         }
-        let source = sources.entry(key.clone()).or_insert_with(|| {
+        let source = lifts.sources.entry(key.clone()).or_insert_with(|| {
             let path = path_of(&ctx.request.overlay_dir, key);
             let file = std::fs::File::open(&path).ok()?;
             let len = file.metadata().ok()?.len();
             let toc = read_toc_from(&file, len, &label(&path), &path).ok()?;
             Some(LiftSource {
                 entries: toc.entries.iter().map(|e| (e.path_hash, *e)).collect(),
-                file,
+                wad: Arc::new(OpenFile { file, path }),
             })
         });
         let Some(source) = source.as_ref() else {
@@ -1212,17 +1237,19 @@ fn lift<'p>(
         {
             continue;
         }
-        let mut buf = vec![0u8; entry.packed_size as usize];
-        if crate::io::read_exact_at(&source.file, &mut buf, u64::from(entry.offset)).is_err()
-            || xxh3_64(&buf) != rec.checksum
-        {
+        let (offset, len) = (u64::from(entry.offset), u64::from(entry.packed_size));
+        if hash_range(&source.wad.file, offset, len, &mut lifts.scratch) != Some(rec.checksum) {
             continue;
         }
         return Some(Rep::new(
             Prepared {
                 chunk_type: entry.chunk_type,
                 checksum: rec.checksum,
-                packed: buf,
+                packed: Packed::InFile {
+                    wad: Arc::clone(&source.wad),
+                    offset,
+                    len,
+                },
                 size: entry.size,
                 compressed_here: false,
             },

@@ -1,8 +1,9 @@
 //! Block copies between files (docs/overlay.md, "Output layout"): on Linux `copy_file_range`
 //! (the kernel clones or copies in place where the file system can) and whole-file clones with
 //! `FICLONE`; elsewhere, or when the kernel refuses (`EXDEV`, `EOPNOTSUPP`, `ENOSYS`, `EINVAL`),
-//! a buffered copy in 8 MiB steps. Cancellation is checked between steps, and each step copied is
-//! handed to the device at once ([`start_writeback`]), so the copy and the disk work together.
+//! a buffered copy in 8 MiB steps. Cancellation is checked between steps, and each step of a
+//! region copied is handed to the device at once ([`start_writeback`]), so the copy and the disk
+//! work together; small pieces leave that to the caller.
 
 use std::fs::File;
 use std::io;
@@ -26,6 +27,15 @@ pub enum CopyMethod {
     Clone,
 }
 
+/// When the bytes copied are handed to the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Writeback {
+    /// After each step: a region, so the disk writes while the copy goes on.
+    EachStep,
+    /// Left to the caller, which starts it once over many small pieces (a tail).
+    ByCaller,
+}
+
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off`.
 pub(crate) fn copy_range(
     src: &File,
@@ -33,6 +43,7 @@ pub(crate) fn copy_range(
     dst: &File,
     dst_off: u64,
     len: u64,
+    writeback: Writeback,
     control: &Control<'_>,
 ) -> Result<CopyMethod, CopyError> {
     if len == 0 {
@@ -40,13 +51,13 @@ pub(crate) fn copy_range(
     }
     #[cfg(target_os = "linux")]
     {
-        match kernel_copy(src, src_off, dst, dst_off, len, control) {
+        match kernel_copy(src, src_off, dst, dst_off, len, writeback, control) {
             Ok(()) => return Ok(CopyMethod::Kernel),
             Err(CopyError::Unsupported) => {}
             Err(e) => return Err(e),
         }
     }
-    buffered_copy(src, src_off, dst, dst_off, len, control)?;
+    buffered_copy(src, src_off, dst, dst_off, len, writeback, control)?;
     Ok(CopyMethod::Buffered)
 }
 
@@ -88,6 +99,7 @@ fn kernel_copy(
     dst: &File,
     mut dst_off: u64,
     len: u64,
+    writeback: Writeback,
     control: &Control<'_>,
 ) -> Result<(), CopyError> {
     let mut left = len;
@@ -104,7 +116,9 @@ fn kernel_copy(
             }
             Ok(n) => {
                 left -= n as u64;
-                start_writeback(dst, step_start, n as u64);
+                if writeback == Writeback::EachStep {
+                    start_writeback(dst, step_start, n as u64);
+                }
             }
             Err(e) if first && fallback_errno(e) => return Err(CopyError::Unsupported),
             Err(rustix::io::Errno::INTR) => {}
@@ -130,6 +144,7 @@ fn buffered_copy(
     dst: &File,
     dst_off: u64,
     len: u64,
+    writeback: Writeback,
     control: &Control<'_>,
 ) -> Result<(), CopyError> {
     let mut buf = vec![0u8; usize::try_from(len.min(STEP)).unwrap_or(STEP as usize)];
@@ -139,7 +154,9 @@ fn buffered_copy(
         let step = usize::try_from((len - done).min(STEP)).unwrap_or(buf.len());
         read_exact_at(src, &mut buf[..step], src_off + done).map_err(CopyError::Read)?;
         write_all_at(dst, &buf[..step], dst_off + done).map_err(CopyError::Write)?;
-        start_writeback(dst, dst_off + done, step as u64);
+        if writeback == Writeback::EachStep {
+            start_writeback(dst, dst_off + done, step as u64);
+        }
         done += step as u64;
     }
     Ok(())
@@ -177,20 +194,28 @@ mod tests {
             .open(dir.path().join("d"))
             .unwrap();
         let c = Control::default();
-        copy_range(&src, 100, &dst, 10, 5000, &c).unwrap();
-        buffered_copy(&src, 9000, &dst, 5010, 3000, &c).unwrap();
+        copy_range(&src, 100, &dst, 10, 5000, Writeback::EachStep, &c).unwrap();
+        buffered_copy(&src, 9000, &dst, 5010, 3000, Writeback::ByCaller, &c).unwrap();
         let out = std::fs::read(dir.path().join("d")).unwrap();
         assert_eq!(out.len(), 8010);
         assert_eq!(&out[10..5010], &data[100..5100]);
         assert_eq!(&out[5010..8010], &data[9000..12000]);
         assert!(matches!(
-            copy_range(&src, 19_000, &dst, 0, 5000, &c),
+            copy_range(&src, 19_000, &dst, 0, 5000, Writeback::ByCaller, &c),
             Err(CopyError::Read(_))
         ));
         let cancel = modforge_core::Cancel::new();
         cancel.cancel();
         assert!(matches!(
-            copy_range(&src, 0, &dst, 0, 10, &Control::cancel(&cancel)),
+            copy_range(
+                &src,
+                0,
+                &dst,
+                0,
+                10,
+                Writeback::EachStep,
+                &Control::cancel(&cancel)
+            ),
             Err(CopyError::Aborted)
         ));
     }

@@ -491,7 +491,9 @@ fn one_changed_mod_rebuilds_only_its_wad_and_reads_only_its_bytes() {
 fn unchanged_overrides_of_a_rebuilt_wad_are_lifted_from_the_previous_file() {
     let scene = Scene::new();
     game(&scene);
-    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    // Bytes zstd cannot shrink: the packed override is as large as the file.
+    let mut rng = modforge_gen::SplitMix64::new(5);
+    let big: Vec<u8> = (0..300_000u32).map(|_| rng.next_u64() as u8).collect();
     let a = scene.folder_mod(
         "a",
         &[("base", 0)],
@@ -518,6 +520,36 @@ fn unchanged_overrides_of_a_rebuilt_wad_are_lifted_from_the_previous_file() {
         "mod a's 300 kB override is lifted, not read"
     );
     assert_eq!(r.stats.overrides_compressed, 1);
+    assert!(
+        r.peak_bytes_read < 100_000,
+        "lifted bytes are copied file to file, not held: {}",
+        r.peak_bytes_read
+    );
+    assert_eq!(content(&scene, AATROX, "data/a.bin"), big);
+
+    // Damaged lifted bytes in the previous file are not trusted: the override is read from mod a.
+    let wad = scene.overlay_wad(AATROX);
+    let entry = read_toc(&wad)
+        .unwrap()
+        .entries
+        .into_iter()
+        .find(|e| e.path_hash == path_hash("data/a.bin"))
+        .unwrap();
+    let mut bytes = std::fs::read(&wad).unwrap();
+    bytes[entry.offset as usize + 10] ^= 0x40;
+    std::fs::write(&wad, &bytes).unwrap();
+    std::fs::write(
+        b.join("content/base/Aatrox.wad.client/data/b.bin"),
+        b"b version 3!",
+    )
+    .unwrap();
+    let r = scene.build(vec![spec("a", &a), spec("b", &b)]);
+    assert_eq!(r.built, vec![AATROX.to_owned()]);
+    assert!(
+        r.stats.mod_bytes_read >= 300_000,
+        "{}",
+        r.stats.mod_bytes_read
+    );
     assert_eq!(content(&scene, AATROX, "data/a.bin"), big);
 }
 

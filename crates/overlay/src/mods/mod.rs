@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub(crate) use fantome::collect as collect_fantome;
 pub(crate) use folder::{FolderScan, TreeStamps, collect as collect_folder, scan as scan_folder};
 pub(crate) use modpkg::collect as collect_modpkg;
-pub(crate) use read::{Prepared, SourceReader};
+pub(crate) use read::{OpenFile, Packed, Prepared, SourceReader};
 pub(crate) use zipentry::ZipEntryRef;
 
 use crate::error::{Error, Result};

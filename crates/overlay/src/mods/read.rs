@@ -24,13 +24,57 @@ use crate::wad::{
     DecodeError, SubchunkToc, TocEntry, chunk_type, decode_chunk, is_wwise, zstd_compress,
 };
 
+/// A file kept open with the path it was opened at (for messages).
+#[derive(Debug)]
+pub(crate) struct OpenFile {
+    /// The open file.
+    pub file: File,
+    /// Its path.
+    pub path: PathBuf,
+}
+
+/// Where an override's packed bytes are.
+#[derive(Clone, Debug)]
+pub(crate) enum Packed {
+    /// Held in memory.
+    Bytes(Vec<u8>),
+    /// A range of an earlier overlay WAD whose bytes hashed to the recorded checksum when they
+    /// were lifted (docs/overlay.md, "Lifting"): copied file to file, never held in memory.
+    InFile {
+        /// The earlier WAD, open since the lift (a rename over its path keeps this file).
+        wad: std::sync::Arc<OpenFile>,
+        /// Where the bytes start.
+        offset: u64,
+        /// How many.
+        len: u64,
+    },
+}
+
+impl Packed {
+    /// The number of packed bytes.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Packed::Bytes(b) => b.len() as u64,
+            Packed::InFile { len, .. } => *len,
+        }
+    }
+
+    /// The bytes of them held in memory.
+    pub(crate) fn held(&self) -> u64 {
+        match self {
+            Packed::Bytes(b) => b.len() as u64,
+            Packed::InFile { .. } => 0,
+        }
+    }
+}
+
 /// An override ready to be written: its packed bytes and TOC fields.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct Prepared {
     /// 0 (raw) or 3 (zstd).
     pub chunk_type: u8,
     /// The packed bytes.
-    pub packed: Vec<u8>,
+    pub packed: Packed,
     /// Uncompressed length.
     pub size: u32,
     /// XXH3_64 of `packed`.
@@ -52,7 +96,7 @@ impl Prepared {
             let checksum = xxh3_64(&plain);
             return Ok(Prepared {
                 chunk_type: chunk_type::RAW,
-                packed: plain,
+                packed: Packed::Bytes(plain),
                 size,
                 checksum,
                 compressed_here: false,
@@ -63,7 +107,7 @@ impl Prepared {
         Ok(Prepared {
             chunk_type: chunk_type::ZSTD,
             checksum: xxh3_64(&packed),
-            packed,
+            packed: Packed::Bytes(packed),
             size,
             compressed_here: true,
         })
@@ -76,7 +120,7 @@ impl Prepared {
         Ok(Prepared {
             chunk_type: kind,
             checksum: xxh3_64(&packed),
-            packed,
+            packed: Packed::Bytes(packed),
             size,
             compressed_here: false,
         })

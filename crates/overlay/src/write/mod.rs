@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use modforge_core::Control;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::copy::{CopyMethod, clone_file, copy_range};
+use crate::copy::{CopyMethod, Writeback, clone_file, copy_range};
 use crate::error::{Error, Result, label};
 use crate::io::{read_exact_at, start_writeback, write_all_at};
 use crate::meter::Meter;
-use crate::mods::Prepared;
+use crate::mods::{Packed, Prepared};
 use crate::wad::{Toc, encode_toc_entry_v34, read_toc_from};
 use layout::{Layout, PlannedOverride, plan};
 
@@ -172,7 +172,7 @@ fn fill_temp(
                 path_hash: *hash,
                 rep: id,
                 chunk_type: p.chunk_type,
-                packed_len: p.packed.len() as u64,
+                packed_len: p.packed.len(),
                 size: u64::from(p.size),
                 checksum: p.checksum,
             }
@@ -223,6 +223,7 @@ fn fill_temp(
                 &out,
                 layout.data_region_offset,
                 region_len,
+                Writeback::EachStep,
                 control,
             )
             .map_err(|e| e.into_error(source_path, tmp))?;
@@ -233,12 +234,32 @@ fn fill_temp(
     };
     for (offset, rep) in &layout.tail {
         control.check()?;
-        let bytes = &reps
+        let packed = &reps
             .get(*rep)
             .ok_or_else(|| Error::Internal("tail rep out of range".into()))?
             .packed;
-        write_all_at(&out, bytes, *offset).map_err(|e| Error::io("write", tmp, e))?;
-        meter.written(bytes.len() as u64);
+        match packed {
+            Packed::Bytes(bytes) => {
+                write_all_at(&out, bytes, *offset).map_err(|e| Error::io("write", tmp, e))?;
+            }
+            Packed::InFile {
+                wad,
+                offset: from,
+                len,
+            } => {
+                copy_range(
+                    &wad.file,
+                    *from,
+                    &out,
+                    *offset,
+                    *len,
+                    Writeback::ByCaller,
+                    control,
+                )
+                .map_err(|e| e.into_error(&wad.path, tmp))?;
+            }
+        }
+        meter.written(packed.len());
     }
     start_writeback(
         &out,
