@@ -464,7 +464,9 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
         .map(|(spec, meta)| ModInput { spec, meta })
         .collect();
     let asked = asked_hashes(&metas);
-    let (index, slice_saved) = match (slice, whole) {
+    // Whether routing runs on the slice (else on the full index, whose slice for these hashes is
+    // saved once routing is done).
+    let (index, from_slice) = match (slice, whole) {
         (Some(slice), _) if slice.covers(&asked) => (slice.into_index(), true),
         (_, Some(index)) => (index, false),
         (_, None) => (
@@ -495,7 +497,7 @@ fn run(request: &BuildRequest, control: &Control<'_>) -> Result<BuildResult> {
     let key_of_wad = |w: u16| index.wads()[usize::from(w)].key.clone();
     let wad_keys: BTreeMap<u16, String> =
         planned.wads.keys().map(|w| (*w, key_of_wad(*w))).collect();
-    saver.send(if slice_saved {
+    saver.send(if from_slice {
         SaveJob::Free(Box::new(index))
     } else {
         SaveJob::Slice {

@@ -78,6 +78,21 @@ pub struct HashInfo {
     count: u16,
 }
 
+impl HashInfo {
+    /// Appends its 32-byte record (the layout [`GameIndex::info_at`] reads).
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.checksum.to_le_bytes());
+        out.extend_from_slice(&self.offset.to_le_bytes());
+        out.extend_from_slice(&self.packed_size.to_le_bytes());
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.first.to_le_bytes());
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.push(self.chunk_type);
+        out.push(self.subchunk_count);
+        out.extend_from_slice(&[0u8; 4]);
+    }
+}
+
 /// The payload's bytes: built in memory, or a range of a loaded snapshot (all of a game index
 /// snapshot, the embedded part of a game slice).
 pub(crate) enum Bytes {
@@ -282,15 +297,7 @@ impl GameIndex {
                 .ok_or_else(|| bad(at, "holders out of range"))?;
             holders.extend_from_slice(own);
             hashes.extend_from_slice(&h.to_le_bytes());
-            infos.extend_from_slice(&info.checksum.to_le_bytes());
-            infos.extend_from_slice(&info.offset.to_le_bytes());
-            infos.extend_from_slice(&info.packed_size.to_le_bytes());
-            infos.extend_from_slice(&info.size.to_le_bytes());
-            infos.extend_from_slice(&first.to_le_bytes());
-            infos.extend_from_slice(&info.count.to_le_bytes());
-            infos.push(info.chunk_type);
-            infos.push(info.subchunk_count);
-            infos.extend_from_slice(&[0u8; 4]);
+            HashInfo { first, ..info }.encode(&mut infos);
         }
         let wad_table = p
             .get(HEAD..self.hashes_at)
@@ -521,15 +528,17 @@ fn encode(wads: &[(&GameWad, crate::wad::Toc)], fingerprint: u64) -> Result<Vec<
         }
         let count = u16::try_from(j - i).map_err(|_| Error::Limit("holders of one hash".into()))?;
         hashes.extend_from_slice(&h.to_le_bytes());
-        infos.extend_from_slice(&first.checksum.to_le_bytes());
-        infos.extend_from_slice(&first.offset.to_le_bytes());
-        infos.extend_from_slice(&first.packed_size.to_le_bytes());
-        infos.extend_from_slice(&first.size.to_le_bytes());
-        infos.extend_from_slice(&(start as u32).to_le_bytes());
-        infos.extend_from_slice(&count.to_le_bytes());
-        infos.push(first.chunk_type);
-        infos.push(first.subchunk_count);
-        infos.extend_from_slice(&[0u8; 4]);
+        HashInfo {
+            checksum: first.checksum,
+            offset: first.offset,
+            packed_size: first.packed_size,
+            size: first.size,
+            chunk_type: first.chunk_type,
+            subchunk_count: first.subchunk_count,
+            first: start as u32,
+            count,
+        }
+        .encode(&mut infos);
         i = j;
     }
     let u32_of = |v: usize, what: &str| {
