@@ -1,6 +1,6 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { createServer, get, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -224,6 +224,40 @@ describe('IconCache', () => {
     const later = spawnSync(process.execPath, ['-e', background], { encoding: 'utf8' })
     expect(later.stderr).toBe('')
     expect(JSON.parse(later.stdout)).toEqual({ atOpen: 'pending', served: true, validation: 'validated' })
+  })
+
+  it('takes its sources from the discovery memo in a fresh process until a place the discovery read changes', async () => {
+    const d = dir('memo')
+    const own = await generateInstall(join(d, 'install'), { seed: 8 })
+    // Every time set well in the past: the stamps are settled (docs/icons.md, "Discovery memo").
+    const settle = (path: string) => {
+      if (statSync(path).isDirectory()) for (const name of readdirSync(path)) settle(join(path, name))
+      utimesSync(path, 1_600_000_000, 1_600_000_000)
+    }
+    settle(join(d, 'install'))
+    const spec = { gameDir: own.gameDir, userDir: own.userDir, module: own.module, campaign: own.campaign, workshopDirs: [own.workshopRoot] }
+    const cacheDir = join(d, 'cache')
+    const built = await IconCache.open({ discover: spec, cacheDir, validate: 'blocking' })
+    expect(built.stats().discoveryReused).toBe(false)
+    built.close()
+    const script = `
+      const { IconCache } = require(${JSON.stringify(join(ROOT, 'dist', 'index.js'))})
+      const cache = IconCache.openSync({ discover: ${JSON.stringify(spec)}, cacheDir: ${JSON.stringify(cacheDir)}, validate: 'none' })
+      process.stdout.write(JSON.stringify({ reused: cache.stats().discoveryReused, sources: cache.discovery.sources.map((s) => s.path), icon: cache.getIcon(${JSON.stringify(own.icons[0].name)}).source }))
+    `
+    const warm = () => {
+      const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+      expect(child.stderr).toBe('')
+      return JSON.parse(child.stdout) as { reused: boolean; sources: string[]; icon: string }
+    }
+    const discovered = () => discoverSync(own.gameDir, own.userDir, { module: own.module, campaign: own.campaign, workshopDirs: [own.workshopRoot] }).sources.map((s) => s.path)
+    expect(warm()).toEqual({ reused: true, sources: discovered(), icon: own.icons[0].source })
+    // A new patch zip in Data: the memo no longer holds, and the open sees the zip at once.
+    copyFileSync(join(own.gameDir, 'Data', '2da.zip'), join(own.gameDir, 'Data', '2da_v300.zip'))
+    const after = warm()
+    expect(after.reused).toBe(false)
+    expect(after.sources).toEqual(discovered())
+    expect(after.sources).toContain(join(own.gameDir, 'Data', '2da_v300.zip'))
   })
 
   it('rebuilds incrementally after a source changes and tells onUpdate', async () => {

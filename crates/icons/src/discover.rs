@@ -2,9 +2,15 @@
 //! the install's override, the campaign, the module, the Data zips, then `UI/upscaled` and
 //! `UI/default` (docs/icons.md, "Discovery"). Well-known folder names are matched
 //! case-insensitively, so `Data`/`data` and `UI`/`ui` work on case-sensitive file systems.
+//!
+//! [`discover_watched`] also stamps every place it consults, so a later open can tell with one
+//! `stat` per place that a discovery still holds (docs/icons.md, "Discovery memo").
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
 
 use crate::erf::Erf;
 use crate::error::Error;
@@ -16,7 +22,7 @@ use crate::source::{IconScope, SourceKind, SourceSpec};
 pub const MAX_MODULE_IFO: u64 = 16 << 20;
 
 /// What to look for besides the fixed places.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscoverOptions {
     /// The module: a name (looked up in `<user>/modules` then `<install>/modules`, as
     /// `<name>.mod` or an unpacked folder) or a path to a `.mod` file or folder.
@@ -29,7 +35,7 @@ pub struct DiscoverOptions {
 }
 
 /// One place found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Found {
     /// The source's label.
     pub label: String,
@@ -42,7 +48,7 @@ pub struct Found {
 }
 
 /// Something looked for and not found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Missing {
     /// What (`hak <name>`, `module <name>`, `campaign <name>`).
     pub what: String,
@@ -51,7 +57,7 @@ pub struct Missing {
 }
 
 /// The module and the HAKs it lists.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleHaks {
     /// The `.mod` file or module folder.
     pub path: PathBuf,
@@ -60,7 +66,7 @@ pub struct ModuleHaks {
 }
 
 /// The result of [`discover`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discovery {
     /// The sources, highest priority first.
     pub sources: Vec<SourceSpec>,
@@ -74,6 +80,111 @@ pub struct Discovery {
     pub module: Option<ModuleHaks>,
 }
 
+/// How long before a discovery a stamp's time must lie for the stamp to prove that the place did
+/// not change since: 2 s, the coarsest file-time step in use (FAT). A place changed within the
+/// same step as its stamp could keep the stamp's time.
+pub const SETTLED_NS: i64 = 2_000_000_000;
+
+/// What a consulted place looked like: absent, a folder, or a file (links followed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "camelCase")]
+pub enum Stamp {
+    /// Nothing there, or nothing readable.
+    Missing,
+    /// A folder, with its modification time (it changes when an entry is added, removed or
+    /// renamed).
+    Dir {
+        /// Modification time, ns since the Unix epoch.
+        mtime_ns: i64,
+    },
+    /// A file, with its size and modification time.
+    File {
+        /// Size in bytes.
+        size: u64,
+        /// Modification time, ns since the Unix epoch.
+        mtime_ns: i64,
+    },
+}
+
+impl Stamp {
+    /// The stamp of `path` now, from one `stat`.
+    pub fn of(path: &Path) -> Stamp {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Stamp::Dir {
+                mtime_ns: crate::source::mtime_ns(&meta),
+            },
+            Ok(meta) => Stamp::File {
+                size: meta.len(),
+                mtime_ns: crate::source::mtime_ns(&meta),
+            },
+            Err(_) => Stamp::Missing,
+        }
+    }
+
+    /// (size, mtime_ns) as a source's stat gives them (size 0 for a folder); `None` when missing.
+    pub fn stat(self) -> Option<(u64, i64)> {
+        match self {
+            Stamp::Missing => None,
+            Stamp::Dir { mtime_ns } => Some((0, mtime_ns)),
+            Stamp::File { size, mtime_ns } => Some((size, mtime_ns)),
+        }
+    }
+
+    fn mtime_ns(self) -> Option<i64> {
+        self.stat().map(|(_, mtime_ns)| mtime_ns)
+    }
+}
+
+/// The places one discovery consulted, each stamped before it was read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watched {
+    /// When the discovery started, ns since the Unix epoch.
+    pub started_ns: i64,
+    /// Every folder listed or looked into, every file read and every source, once each.
+    pub places: Vec<(PathBuf, Stamp)>,
+}
+
+impl Watched {
+    /// Whether every stamp is older than the discovery by [`SETTLED_NS`], so that a change made
+    /// after it would show in the stamp.
+    pub fn settled(&self) -> bool {
+        let limit = self.started_ns.saturating_sub(SETTLED_NS);
+        self.places
+            .iter()
+            .all(|(_, stamp)| stamp.mtime_ns().is_none_or(|t| t < limit))
+    }
+
+    /// Whether every place still has its stamp (one `stat` each).
+    pub fn unchanged(&self) -> bool {
+        self.places
+            .iter()
+            .all(|(path, stamp)| Stamp::of(path) == *stamp)
+    }
+
+    /// The stamp of `path`, when it was consulted.
+    pub fn stamp(&self, path: &Path) -> Option<Stamp> {
+        self.places
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, stamp)| *stamp)
+    }
+}
+
+/// The stamps of a discovery, or nothing for a plain [`discover`].
+struct Watch(Option<Watched>);
+
+impl Watch {
+    /// Stamps `path` unless it was stamped already (so the first stamp, taken before the place
+    /// was first read, stands).
+    fn note(&mut self, path: &Path) {
+        if let Some(w) = &mut self.0 {
+            if w.stamp(path).is_none() {
+                w.places.push((path.to_path_buf(), Stamp::of(path)));
+            }
+        }
+    }
+}
+
 /// Builds the default source list of an install (`game_dir`) and a user folder (`user_dir`,
 /// `Documents/Neverwinter Nights 2`). Nothing here fails for a missing place: it is left out and
 /// reported. Only a `game_dir` that is not a folder is an error.
@@ -82,6 +193,36 @@ pub fn discover(
     user_dir: &Path,
     options: &DiscoverOptions,
 ) -> Result<Discovery, Error> {
+    discover_into(game_dir, user_dir, options, &mut Watch(None))
+}
+
+/// [`discover`], with the stamps of every place it consulted and of every source found.
+pub fn discover_watched(
+    game_dir: &Path,
+    user_dir: &Path,
+    options: &DiscoverOptions,
+) -> Result<(Discovery, Watched), Error> {
+    let started_ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    let mut w = Watch(Some(Watched {
+        started_ns,
+        places: Vec::new(),
+    }));
+    let d = discover_into(game_dir, user_dir, options, &mut w)?;
+    for source in &d.sources {
+        w.note(&source.path);
+    }
+    Ok((d, w.0.unwrap_or_default()))
+}
+
+fn discover_into(
+    game_dir: &Path,
+    user_dir: &Path,
+    options: &DiscoverOptions,
+    w: &mut Watch,
+) -> Result<Discovery, Error> {
+    w.note(game_dir);
     if !game_dir.is_dir() {
         return Err(Error::InvalidArg(format!(
             "game folder {} is not a folder",
@@ -94,16 +235,16 @@ pub fn discover(
     let module = options
         .module
         .as_deref()
-        .and_then(|name| find_module(game_dir, user_dir, name, &mut d));
+        .and_then(|name| find_module(game_dir, user_dir, name, &mut d, w));
     if let Some(module) = &module {
         // Each hak folder is looked up once for the whole list.
         let hak_dirs = [user_dir, game_dir]
-            .map(|base| child_dir(base, "hak").unwrap_or_else(|| base.join("hak")));
+            .map(|base| child_dir(base, "hak", w).unwrap_or_else(|| base.join("hak")));
         for hak in &module.haks.haks {
-            add_hak(&hak_dirs, hak, &mut d);
+            add_hak(&hak_dirs, hak, &mut d, w);
         }
     }
-    if let Some(dir) = child_dir(user_dir, "override") {
+    if let Some(dir) = child_dir(user_dir, "override", w) {
         push(
             &mut d,
             dir,
@@ -114,9 +255,9 @@ pub fn discover(
         );
     }
     for root in &options.workshop_dirs {
-        add_workshop(root, &mut d);
+        add_workshop(root, &mut d, w);
     }
-    if let Some(dir) = child_dir(game_dir, "override") {
+    if let Some(dir) = child_dir(game_dir, "override", w) {
         push(
             &mut d,
             dir,
@@ -127,7 +268,7 @@ pub fn discover(
         );
     }
     if let Some(name) = options.campaign.as_deref() {
-        add_campaign(game_dir, user_dir, name, &mut d);
+        add_campaign(game_dir, user_dir, name, &mut d, w);
     }
     if let Some(module) = &module {
         let path = &module.haks.path;
@@ -138,21 +279,21 @@ pub fn discover(
         };
         let label = format!("module/{}", file_label(path));
         let entries = if kind == SourceKind::Erf {
-            module.entries.or_else(|| erf_entry_count(path))
+            module.entries.or_else(|| erf_entry_count(path, w))
         } else {
             None
         };
         push(&mut d, path.clone(), kind, label, entries, IconScope::None);
     }
-    match child_dir(game_dir, "Data") {
-        Some(data) => add_data_zips(&data, &mut d),
+    match child_dir(game_dir, "Data", w) {
+        Some(data) => add_data_zips(&data, &mut d, w),
         None => d
             .warnings
             .push(format!("no Data folder in {}", game_dir.display())),
     }
-    let ui = child_dir(game_dir, "UI");
+    let ui = child_dir(game_dir, "UI", w);
     for (name, label) in [("upscaled", "ui/upscaled"), ("default", "ui/default")] {
-        if let Some(dir) = ui.as_deref().and_then(|ui| child_dir(ui, name)) {
+        if let Some(dir) = ui.as_deref().and_then(|ui| child_dir(ui, name, w)) {
             let (kind, label) = (SourceKind::Dir, label.into());
             push(&mut d, dir, kind, label, None, IconScope::IconDirs);
         }
@@ -185,7 +326,8 @@ fn push(
 }
 
 /// The entry count of an ERF header (bytes 16..20), read without sizing the file.
-fn erf_entry_count(path: &Path) -> Option<u32> {
+fn erf_entry_count(path: &Path, w: &mut Watch) -> Option<u32> {
+    w.note(path);
     let mut head = [0u8; 20];
     std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
     Some(u32::from_le_bytes([head[16], head[17], head[18], head[19]]))
@@ -224,7 +366,8 @@ struct Child {
 }
 
 /// The child of `dir` named `name`, compared case-insensitively (an exact match first).
-fn child_ci(dir: &Path, name: &str) -> Option<Child> {
+fn child_ci(dir: &Path, name: &str, w: &mut Watch) -> Option<Child> {
+    w.note(dir);
     let exact = dir.join(name);
     if let Ok(meta) = std::fs::metadata(&exact) {
         return Some(Child {
@@ -252,13 +395,13 @@ fn child_ci(dir: &Path, name: &str) -> Option<Child> {
 }
 
 /// The folder of `dir` named `name` (case-insensitively), if that child is a folder.
-fn child_dir(dir: &Path, name: &str) -> Option<PathBuf> {
-    child_ci(dir, name).filter(|c| c.is_dir).map(|c| c.path)
+fn child_dir(dir: &Path, name: &str, w: &mut Watch) -> Option<PathBuf> {
+    child_ci(dir, name, w).filter(|c| c.is_dir).map(|c| c.path)
 }
 
 /// `rel` (`/` or `\\` separated) under `dir`, each component matched case-insensitively; `None`
 /// for a path that would leave `dir` (`..`, absolute) or does not exist.
-fn path_ci(dir: &Path, rel: &str) -> Option<Child> {
+fn path_ci(dir: &Path, rel: &str, w: &mut Watch) -> Option<Child> {
     let mut at = Child {
         path: dir.to_path_buf(),
         is_dir: true,
@@ -274,7 +417,7 @@ fn path_ci(dir: &Path, rel: &str) -> Option<Child> {
         if !at.is_dir {
             return None;
         }
-        at = child_ci(&at.path, part)?;
+        at = child_ci(&at.path, part, w)?;
     }
     Some(at)
 }
@@ -302,11 +445,13 @@ fn find_module(
     user_dir: &Path,
     name: &str,
     d: &mut Discovery,
+    w: &mut Watch,
 ) -> Option<FoundModule> {
     let given = Path::new(name);
     let mut searched = Vec::new();
     let found = if given.is_absolute() || name.contains(['/', '\\']) {
         searched.push(given.to_path_buf());
+        w.note(given);
         std::fs::metadata(given).ok().map(|meta| Child {
             path: given.to_path_buf(),
             is_dir: meta.is_dir(),
@@ -324,13 +469,13 @@ fn find_module(
         let bare = name.trim_end_matches(".mod").trim_end_matches(".MOD");
         let mut hit = None;
         for base in [user_dir, game_dir] {
-            let Some(modules) = child_dir(base, "modules") else {
+            let Some(modules) = child_dir(base, "modules", w) else {
                 searched.push(base.join("modules").join(&file));
                 continue;
             };
             for candidate in [file.as_str(), bare] {
                 searched.push(modules.join(candidate));
-                if let Some(p) = path_ci(&modules, candidate) {
+                if let Some(p) = path_ci(&modules, candidate, w) {
                     hit = Some(p);
                     break;
                 }
@@ -348,7 +493,7 @@ fn find_module(
         });
         return None;
     };
-    let (haks, entries) = match module_haks(&path, is_dir) {
+    let (haks, entries) = match module_haks(&path, is_dir, w) {
         Ok(read) => read,
         Err(e) => {
             d.warnings
@@ -365,21 +510,27 @@ fn find_module(
 
 /// The HAK list of a `.mod` file or module folder.
 pub fn read_module_haks(path: &Path) -> Result<Vec<String>, Error> {
-    module_haks(path, path.is_dir()).map(|(haks, _)| haks)
+    module_haks(path, path.is_dir(), &mut Watch(None)).map(|(haks, _)| haks)
 }
 
 /// The HAK list of a module folder (`is_dir`) or `.mod` file, and the file's ERF entry count.
-fn module_haks(path: &Path, is_dir: bool) -> Result<(Vec<String>, Option<u32>), Error> {
+fn module_haks(
+    path: &Path,
+    is_dir: bool,
+    w: &mut Watch,
+) -> Result<(Vec<String>, Option<u32>), Error> {
     let label = path.display().to_string();
     let mut entries = None;
+    w.note(path);
     let ifo = if is_dir {
-        let Some(file) = child_ci(path, "module.ifo").map(|c| c.path) else {
+        let Some(file) = child_ci(path, "module.ifo", w).map(|c| c.path) else {
             return Err(Error::format(
                 &label,
                 0,
                 "a module.ifo file in the module folder",
             ));
         };
+        w.note(&file);
         let f = FileAt::open(&file)?;
         if crate::io::ReadAt::len(&f) > MAX_MODULE_IFO {
             return Err(Error::limit(
@@ -416,7 +567,7 @@ fn module_haks(path: &Path, is_dir: bool) -> Result<(Vec<String>, Option<u32>), 
 }
 
 /// Adds HAK `name` from the first of `hak_dirs` (user, then install) holding it.
-fn add_hak(hak_dirs: &[PathBuf; 2], name: &str, d: &mut Discovery) {
+fn add_hak(hak_dirs: &[PathBuf; 2], name: &str, d: &mut Discovery, w: &mut Watch) {
     let file = if name.to_ascii_lowercase().ends_with(".hak") {
         name.to_string()
     } else {
@@ -434,8 +585,8 @@ fn add_hak(hak_dirs: &[PathBuf; 2], name: &str, d: &mut Discovery) {
     let mut searched = Vec::new();
     for hak_dir in hak_dirs {
         searched.push(hak_dir.join(file.replace('\\', "/")));
-        if let Some(hak) = path_ci(hak_dir, &file).filter(|c| !c.is_dir) {
-            let entries = erf_entry_count(&hak.path);
+        if let Some(hak) = path_ci(hak_dir, &file, w).filter(|c| !c.is_dir) {
+            let entries = erf_entry_count(&hak.path, w);
             let label = format!("hak/{name}");
             push(
                 d,
@@ -454,7 +605,8 @@ fn add_hak(hak_dirs: &[PathBuf; 2], name: &str, d: &mut Discovery) {
     });
 }
 
-fn add_workshop(root: &Path, d: &mut Discovery) {
+fn add_workshop(root: &Path, d: &mut Discovery, w: &mut Watch) {
+    w.note(root);
     let Ok(items) = std::fs::read_dir(root) else {
         d.missing.push(Missing {
             what: "workshop folder".into(),
@@ -479,7 +631,7 @@ fn add_workshop(root: &Path, d: &mut Discovery) {
     });
     let mut added = 0;
     for (_, name, path) in items {
-        if let Some(dir) = child_dir(&path, "override") {
+        if let Some(dir) = child_dir(&path, "override", w) {
             let label = format!("workshop/{name}");
             push(d, dir, SourceKind::Dir, label, None, IconScope::None);
             added += 1;
@@ -493,18 +645,19 @@ fn add_workshop(root: &Path, d: &mut Discovery) {
     }
 }
 
-fn add_campaign(game_dir: &Path, user_dir: &Path, name: &str, d: &mut Discovery) {
+fn add_campaign(game_dir: &Path, user_dir: &Path, name: &str, d: &mut Discovery, w: &mut Watch) {
     let given = Path::new(name);
     let mut searched = Vec::new();
     let found = if given.is_absolute() {
         searched.push(given.to_path_buf());
+        w.note(given);
         given.is_dir().then(|| given.to_path_buf())
     } else if is_safe_relative(name) {
         let mut hit = None;
         for (base, folder) in [(user_dir, "campaigns"), (game_dir, "Campaigns")] {
-            let dir = child_dir(base, folder).unwrap_or_else(|| base.join(folder));
+            let dir = child_dir(base, folder, w).unwrap_or_else(|| base.join(folder));
             searched.push(dir.join(name));
-            if let Some(c) = path_ci(&dir, name).filter(|c| c.is_dir) {
+            if let Some(c) = path_ci(&dir, name, w).filter(|c| c.is_dir) {
                 hit = Some(c.path);
                 break;
             }
@@ -580,7 +733,8 @@ pub fn data_zip_rank(file_name: &str) -> (ZipTier, u8, u32) {
     }
 }
 
-fn add_data_zips(data: &Path, d: &mut Discovery) {
+fn add_data_zips(data: &Path, d: &mut Discovery, w: &mut Watch) {
+    w.note(data);
     let Ok(entries) = std::fs::read_dir(data) else {
         d.warnings.push(format!("{}: not readable", data.display()));
         return;

@@ -51,6 +51,7 @@ struct Job {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     index: &ResourceIndex,
+    memo: &str,
     old: Option<Old<'_>>,
     settings: &Settings,
     on_demand: &[ResRef],
@@ -246,6 +247,7 @@ pub(crate) fn build(
         table_slots: 0,
         encoder_id: super::encoder_id(),
         settings_json: settings.json.clone(),
+        discovery_memo: memo.to_string(),
     };
     let update = changes(old_ref, &entries);
     let payload = layout::write(&meta, &sources, &mut entries)?;

@@ -63,6 +63,8 @@ pub(crate) struct Meta {
     pub table_slots: u32,
     pub encoder_id: String,
     pub settings_json: String,
+    /// The discovery memo (JSON; empty: none), docs/icons.md "Discovery memo".
+    pub discovery_memo: String,
 }
 
 /// One stored source.
@@ -287,9 +289,11 @@ fn to_u32(v: usize) -> Result<u32, Error> {
 }
 
 fn encode_meta(m: &Meta) -> Result<Vec<u8>, Error> {
-    let mut b = Vec::with_capacity(META_FIXED + m.encoder_id.len() + m.settings_json.len());
+    let memo = m.discovery_memo.as_bytes();
+    let mut b =
+        Vec::with_capacity(META_FIXED + m.encoder_id.len() + m.settings_json.len() + memo.len());
     b.extend_from_slice(&m.format_version.to_le_bytes());
-    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&to_u32(memo.len())?.to_le_bytes());
     b.extend_from_slice(&m.settings_hash.to_le_bytes());
     b.extend_from_slice(&m.fingerprint_hash.to_le_bytes());
     b.extend_from_slice(&m.generation.to_le_bytes());
@@ -304,9 +308,10 @@ fn encode_meta(m: &Meta) -> Result<Vec<u8>, Error> {
     })?;
     b.extend_from_slice(&id_len.to_le_bytes());
     b.extend_from_slice(&json_len.to_le_bytes());
-    b.extend_from_slice(&0u64.to_le_bytes());
+    b.extend_from_slice(&xxh3_64(memo).to_le_bytes());
     b.extend_from_slice(m.encoder_id.as_bytes());
     b.extend_from_slice(m.settings_json.as_bytes());
+    b.extend_from_slice(memo);
     Ok(b)
 }
 
@@ -517,6 +522,19 @@ fn decode_meta(b: &[u8]) -> Result<Meta, Problem> {
     let json_len = usize::from(r.u16_le_at(54).map_err(e)?);
     let id = r.slice_at(META_FIXED, id_len).map_err(e)?;
     let json = r.slice_at(META_FIXED + id_len, json_len).map_err(e)?;
+    // The memo only spares an open a discovery: one that is cut short, damaged or not UTF-8 is
+    // dropped, never an error.
+    let memo = r
+        .u32_le_at(4)
+        .ok()
+        .and_then(|len| {
+            r.slice_at(META_FIXED + id_len + json_len, len as usize)
+                .ok()
+        })
+        .filter(|memo| r.u64_le_at(56).is_ok_and(|hash| hash == xxh3_64(memo)))
+        .and_then(|memo| std::str::from_utf8(memo).ok())
+        .unwrap_or_default()
+        .to_string();
     let text = |bytes: &[u8], at: usize| {
         std::str::from_utf8(bytes)
             .map(str::to_string)
@@ -533,6 +551,7 @@ fn decode_meta(b: &[u8]) -> Result<Meta, Problem> {
         table_slots: r.u32_le_at(48).map_err(e)?,
         encoder_id: text(id, META_FIXED)?,
         settings_json: text(json, META_FIXED + id_len)?,
+        discovery_memo: memo,
     })
 }
 

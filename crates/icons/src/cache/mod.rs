@@ -3,15 +3,17 @@
 //! "Icon cache").
 //!
 //! Opening a valid generation does O(sources) work: map the file, check the container header,
-//! `meta` and the settings, stat every archive and folder root. Validation of the rest (payload
-//! checksum, index hash, folder walks, archive key lists) runs in the background or before
-//! `open` returns, as [`Validate`] says. Until it passes, every entry is checked on first serve
-//! (record check value, blob bounds, blob hash), and a damaged one is re-encoded from its source
-//! instead of being served.
+//! `meta` and the settings, take the sources from the generation's discovery memo when every
+//! place it watched is unchanged (`memo`), stat every archive and folder root. Validation of the
+//! rest (payload checksum, index hash, folder walks, archive key lists) runs in the background or
+//! before `open` returns, as [`Validate`] says. Until it passes, every entry is checked on first
+//! serve (record check value, blob bounds, blob hash), and a damaged one is re-encoded from its
+//! source instead of being served.
 
 mod build;
 mod files;
 mod layout;
+mod memo;
 mod serve;
 mod sheet;
 mod table;
@@ -34,12 +36,13 @@ pub use serve::{Response, icon_url, parse_request_name, respond};
 pub use sheet::{Background, Cell, Sheet, SheetFormat, SheetOptions};
 
 use crate::decode::decode;
-use crate::discover::{DiscoverOptions, Discovery, discover};
+use crate::discover::{DiscoverOptions, Discovery, Watched};
 use crate::encode::{EncodeSettings, encode_icon};
 use crate::error::Error;
 use crate::index::{DEFAULT_PREFERENCE, IndexOptions, Location, ResourceIndex};
 use crate::key::{ResRef, ResType, parse_query};
 use crate::source::{SourceKind, SourceSpec, entry_label, stat};
+use memo::Resolved;
 
 /// MIME type of every icon.
 pub const MIME: &str = "image/webp";
@@ -301,6 +304,9 @@ pub struct CacheStats {
     pub memory_only: bool,
     /// The last build of this process.
     pub last_build: Option<BuildReport>,
+    /// The open took its sources from the discovery stored with the generation it opened,
+    /// every place that discovery consulted being unchanged (docs/icons.md, "Discovery memo").
+    pub discovery_reused: bool,
 }
 
 /// The bytes of one served icon: a range of a mapped generation, or an encoded blob in memory.
@@ -643,7 +649,9 @@ struct Shared {
     options: IconCacheOptions,
     settings: Settings,
     fingerprint: modforge_store::Fingerprint,
-    sources: RwLock<(Vec<SourceSpec>, Option<Discovery>)>,
+    sources: RwLock<Resolved>,
+    /// The open took its sources from the served generation's discovery memo.
+    discovery_reused: bool,
     current: RwLock<Arc<Generation>>,
     index: RwLock<Option<Arc<ResourceIndex>>>,
     index_build: Mutex<()>,
@@ -704,11 +712,7 @@ impl IconCache {
     pub fn open(options: IconCacheOptions, control: &Control<'_>) -> Result<IconCache, Error> {
         let settings = Settings::new(&options)?;
         let fingerprint = files::fingerprint(settings.hash)?;
-        let (specs, discovery) = resolve_sources(&options.sources)?;
-        let mut warnings: Vec<String> = discovery
-            .as_ref()
-            .map(|d| d.warnings.clone())
-            .unwrap_or_default();
+        let mut warnings: Vec<String> = Vec::new();
         let mut memory_only = options.cache_dir.is_none();
         // A folder that exists is seen by one `stat`; `mkdir` on it would take the parent's lock.
         if let Some(dir) = options.cache_dir.as_ref().filter(|dir| !dir.is_dir()) {
@@ -725,6 +729,25 @@ impl IconCache {
             _ => Vec::new(),
         };
         let opened = open_newest(&listed, &fingerprint, &settings);
+        // The sources: from the newest generation's discovery memo when every place it consulted
+        // is unchanged, else discovered (or listed) now.
+        let reused = opened.as_ref().and_then(|g| {
+            memo::reuse(
+                &g.layout.meta.discovery_memo,
+                &options.sources,
+                &g.layout.sources,
+            )
+        });
+        let (resolved, stamps) = match reused {
+            Some((resolved, stamps)) => (resolved, Some(stamps)),
+            None => (
+                memo::resolve(&options.sources, options.cache_dir.as_deref())?,
+                None,
+            ),
+        };
+        if let Some(d) = &resolved.discovery {
+            warnings.splice(0..0, d.warnings.iter().cloned());
+        }
         let empty = Arc::new(Generation::new(
             0,
             GenBytes::Memory(empty_payload(&settings)?),
@@ -734,7 +757,8 @@ impl IconCache {
         let shared = Arc::new(Shared {
             settings,
             fingerprint,
-            sources: RwLock::new((specs, discovery)),
+            discovery_reused: stamps.is_some(),
+            sources: RwLock::new(resolved),
             current: RwLock::new(empty),
             index: RwLock::new(None),
             index_build: Mutex::new(()),
@@ -759,7 +783,7 @@ impl IconCache {
         let cache = IconCache { shared };
         match opened {
             Some(generation) => {
-                let fresh = cache.sources_unchanged(&generation);
+                let fresh = cache.sources_unchanged(&generation, stamps.as_ref());
                 let number = generation.number;
                 *write(&cache.shared.current) = Arc::new(generation);
                 remove_listed_older(&listed, number);
@@ -921,7 +945,7 @@ impl IconCache {
         if let Some(index) = read(&self.shared.index).clone() {
             return Ok(index);
         }
-        let specs = read(&self.shared.sources).0.clone();
+        let specs = read(&self.shared.sources).specs.clone();
         let index = Arc::new(ResourceIndex::open(
             &specs,
             &self.index_options(),
@@ -929,6 +953,17 @@ impl IconCache {
         )?);
         *write(&self.shared.index) = Some(index.clone());
         Ok(index)
+    }
+
+    /// The sources resolved now (discovered again, with a new memo) and their index.
+    fn resolve_and_index(
+        &self,
+        control: &Control<'_>,
+    ) -> Result<(Resolved, Arc<ResourceIndex>), Error> {
+        let options = &self.shared.options;
+        let resolved = memo::resolve(&options.sources, options.cache_dir.as_deref())?;
+        let index = ResourceIndex::open(&resolved.specs, &self.index_options(), control)?;
+        Ok((resolved, Arc::new(index)))
     }
 
     fn index_options(&self) -> IndexOptions {
@@ -940,7 +975,7 @@ impl IconCache {
 
     /// The discovery that produced the sources, when they were discovered.
     pub fn discovery(&self) -> Option<Discovery> {
-        read(&self.shared.sources).1.clone()
+        read(&self.shared.sources).discovery.clone()
     }
 
     /// Re-resolves the sources, re-indexes them and builds a new generation (incrementally unless
@@ -966,9 +1001,8 @@ impl IconCache {
     ) -> Result<BuildReport, Error> {
         let guard = lock(&self.shared.build_lock);
         if rediscover || read(&self.shared.index).is_none() {
-            let (specs, discovery) = resolve_sources(&self.shared.options.sources)?;
-            let index = Arc::new(ResourceIndex::open(&specs, &self.index_options(), control)?);
-            *write(&self.shared.sources) = (specs, discovery);
+            let (resolved, index) = self.resolve_and_index(control)?;
+            *write(&self.shared.sources) = resolved;
             *write(&self.shared.index) = Some(index);
         }
         let index = self.index()?;
@@ -1003,8 +1037,10 @@ impl IconCache {
             .collect();
         // Blobs of the old generation that are now in memory (repaired) are not reused.
         let number = self.next_generation(old.number);
+        let memo = read(&self.shared.sources).memo.clone();
         let built = build::build(
             index,
+            &memo,
             Some(build::Old {
                 payload: old.payload(),
                 layout: &old.layout,
@@ -1110,8 +1146,8 @@ impl IconCache {
 
     /// Whether the stored sources are the current list with unchanged archive stats and folder
     /// root times (the O(sources) warm check).
-    fn sources_unchanged(&self, generation: &Generation) -> bool {
-        let specs = &read(&self.shared.sources).0;
+    fn sources_unchanged(&self, generation: &Generation, stamps: Option<&Watched>) -> bool {
+        let specs = &read(&self.shared.sources).specs;
         let stored = &generation.layout.sources;
         stored.len() == specs.len()
             && stored.iter().zip(specs).all(|(s, spec)| {
@@ -1119,9 +1155,12 @@ impl IconCache {
                     && s.kind == spec.resolved_kind()
                     && s.icons == spec.icons
                     && s.label == spec.resolved_label()
-                    && stat(&spec.path).is_some_and(|(size, mtime)| {
-                        mtime == s.mtime_ns && (s.kind == SourceKind::Dir || size == s.size)
-                    })
+                    && stamps
+                        .and_then(|w| w.stamp(&spec.path))
+                        .map_or_else(|| stat(&spec.path), |stamp| stamp.stat())
+                        .is_some_and(|(size, mtime)| {
+                            mtime == s.mtime_ns && (s.kind == SourceKind::Dir || size == s.size)
+                        })
             })
     }
 
@@ -1129,8 +1168,7 @@ impl IconCache {
     /// difference.
     fn validate_now(&self, control: &Control<'_>) -> Result<(), Error> {
         let generation = self.current();
-        let (specs, discovery) = resolve_sources(&self.shared.options.sources)?;
-        let index = Arc::new(ResourceIndex::open(&specs, &self.index_options(), control)?);
+        let (resolved, index) = self.resolve_and_index(control)?;
         control.check()?;
         let bytes_ok = generation.verify_bytes();
         let stored = &generation.layout.sources;
@@ -1144,7 +1182,7 @@ impl IconCache {
                     && s.mtime_ns == i.mtime_ns
                     && s.hash == i.hash
             });
-        *write(&self.shared.sources) = (specs, discovery);
+        *write(&self.shared.sources) = resolved;
         *write(&self.shared.index) = Some(index.clone());
         if bytes_ok.is_ok() && same_sources {
             generation.trusted.store(true, Ordering::Release);
@@ -1232,6 +1270,7 @@ impl IconCache {
             validation: lock(&self.shared.validation).clone(),
             memory_only: self.shared.memory_only.load(Ordering::Acquire),
             last_build: lock(&self.shared.last_build).clone(),
+            discovery_reused: self.shared.discovery_reused,
         }
     }
 
@@ -1363,20 +1402,6 @@ fn icon_name(name: &str) -> Option<ResRef> {
     parse_query(name).ok().map(|(r, _)| r)
 }
 
-fn resolve_sources(sources: &Sources) -> Result<(Vec<SourceSpec>, Option<Discovery>), Error> {
-    match sources {
-        Sources::List(list) => Ok((list.clone(), None)),
-        Sources::Discover {
-            game_dir,
-            user_dir,
-            options,
-        } => {
-            let d = discover(game_dir, user_dir, options)?;
-            Ok((d.sources.clone(), Some(d)))
-        }
-    }
-}
-
 /// The newest of the listed generations that loads and has this format and settings.
 fn open_newest(
     listed: &[(u64, PathBuf)],
@@ -1433,6 +1458,7 @@ fn empty_payload(settings: &Settings) -> Result<Vec<u8>, Error> {
             table_slots: 0,
             encoder_id: encoder_id(),
             settings_json: settings.json.clone(),
+            discovery_memo: String::new(),
         },
         &[],
         &mut [],

@@ -16,7 +16,8 @@ use crate::key::{NameProblem, ResKey, ResRef, ResType, split_name};
 pub(crate) use zip_source::ZipBacking;
 
 /// What a source is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum SourceKind {
     /// A folder, indexed recursively.
     Dir,
@@ -81,7 +82,10 @@ impl SourceKind {
 }
 
 /// Which image resources of a source belong to the icon set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum IconScope {
     /// None (its images still win over lower sources for icons named elsewhere).
     #[default]
@@ -112,7 +116,7 @@ impl IconScope {
 }
 
 /// One source as a caller lists it; a list is ordered highest priority first.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SourceSpec {
     /// The folder or archive.
     pub path: PathBuf,

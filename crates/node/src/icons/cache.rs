@@ -158,6 +158,10 @@ pub struct IconCacheStats {
     pub memory_only: bool,
     /// The last build of this process.
     pub last_build: Option<BuildReport>,
+    /// Whether the open took its sources from the discovery stored with the generation it
+    /// opened, every place that discovery consulted being unchanged (docs/icons.md, "Discovery
+    /// memo").
+    pub discovery_reused: bool,
 }
 
 impl From<icons::CacheStats> for IconCacheStats {
@@ -186,6 +190,7 @@ impl From<icons::CacheStats> for IconCacheStats {
             validation_error,
             memory_only: stats.memory_only,
             last_build: stats.last_build.as_ref().map(BuildReport::from),
+            discovery_reused: stats.discovery_reused,
         }
     }
 }
