@@ -109,3 +109,138 @@ pub(crate) fn reuse(
     };
     Some((resolved, m.watched))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use modforge_gen::nwn2::{InstallSpec, generate};
+
+    use super::*;
+
+    /// Sets every file and folder under `root` to one time long past (settled stamps).
+    fn settle(root: &Path) {
+        let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            }
+            std::fs::File::open(&path)
+                .unwrap()
+                .set_modified(then)
+                .unwrap();
+        }
+    }
+
+    fn stored_of(specs: &[SourceSpec]) -> Vec<SourceRecord> {
+        specs
+            .iter()
+            .enumerate()
+            .map(|(id, spec)| SourceRecord {
+                id: id as u16,
+                kind: spec.resolved_kind(),
+                icons: spec.icons,
+                priority: id as i32,
+                size: 0,
+                mtime_ns: 0,
+                hash: 0,
+                path: spec.path.display().to_string(),
+                label: spec.resolved_label(),
+            })
+            .collect()
+    }
+
+    /// A memo is taken only for its own question, its generation's sources and unchanged,
+    /// settled stamps; damaged or lying JSON (every byte flipped, every truncation, each field
+    /// changed) is refused or, when it still parses to the same answer, gives exactly the stored
+    /// sources. Nothing panics.
+    #[test]
+    fn lying_or_damaged_memos_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = generate(&dir.path().join("nwn2"), &InstallSpec::small(5)).unwrap();
+        settle(dir.path());
+        let sources = Sources::Discover {
+            game_dir: m.game_dir.clone(),
+            user_dir: m.user_dir.clone(),
+            options: DiscoverOptions {
+                module: Some(m.module.clone()),
+                campaign: Some(m.campaign.clone()),
+                workshop_dirs: vec![m.workshop_root.clone()],
+            },
+        };
+        let resolved = resolve(&sources, None).unwrap();
+        assert!(!resolved.memo.is_empty(), "a settled discovery has a memo");
+        let stored = stored_of(&resolved.specs);
+        let (again, watched) = reuse(&resolved.memo, &sources, &stored).expect("reused");
+        assert_eq!(again.specs, resolved.specs);
+        assert_eq!(again.discovery, resolved.discovery);
+        assert!(watched.places.len() > resolved.specs.len());
+
+        // Not for another question, other stored sources, or a list.
+        let mut other = sources.clone();
+        if let Sources::Discover { options, .. } = &mut other {
+            options.campaign = None;
+        }
+        assert!(reuse(&resolved.memo, &other, &stored).is_none());
+        assert!(reuse(&resolved.memo, &sources, &stored[1..]).is_none());
+        let mut relabelled = stored.clone();
+        relabelled[0].label.push('x');
+        assert!(reuse(&resolved.memo, &sources, &relabelled).is_none());
+        assert!(
+            reuse(
+                &resolved.memo,
+                &Sources::List(resolved.specs.clone()),
+                &stored
+            )
+            .is_none()
+        );
+        assert!(reuse("", &sources, &stored).is_none());
+
+        // Each stamp changed, each place moved, the start moved to now: refused.
+        let value: serde_json::Value = serde_json::from_str(&resolved.memo).unwrap();
+        let places = value["watched"]["places"].as_array().unwrap().len();
+        let mut lies = Vec::new();
+        for i in 0..places {
+            let mut v = value.clone();
+            let stamp = &mut v["watched"]["places"][i][1];
+            match stamp["is"].as_str().unwrap() {
+                "missing" => *stamp = serde_json::json!({"is": "dir", "mtime_ns": 1}),
+                _ => stamp["mtime_ns"] = serde_json::json!(stamp["mtime_ns"].as_i64().unwrap() + 1),
+            }
+            lies.push(v);
+            let mut v = value.clone();
+            v["watched"]["places"][i][0] = serde_json::json!(dir.path().join("nowhere"));
+            lies.push(v);
+        }
+        let mut v = value.clone();
+        v["watched"]["started_ns"] = serde_json::json!(1_600_000_001_000_000_000i64);
+        lies.push(v);
+        for lie in lies {
+            assert!(
+                reuse(&lie.to_string(), &sources, &stored).is_none(),
+                "{lie}"
+            );
+        }
+
+        // Every byte flipped and every truncation: never a panic, and an accepted memo is the
+        // stored sources with current stamps.
+        let bytes = resolved.memo.as_bytes();
+        let mut cases = Vec::new();
+        for at in 0..bytes.len() {
+            let mut flipped = bytes.to_vec();
+            flipped[at] ^= 1 << (at % 8);
+            cases.push(flipped);
+            cases.push(bytes[..at].to_vec());
+        }
+        for case in cases {
+            let Ok(text) = std::str::from_utf8(&case) else {
+                continue;
+            };
+            if let Some((taken, watched)) = reuse(text, &sources, &stored) {
+                assert_eq!(stored_of(&taken.specs), stored);
+                assert!(watched.settled() && watched.unchanged());
+            }
+        }
+    }
+}
