@@ -72,9 +72,14 @@ function isKeyed(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !types.isTypedArray(value)
 }
 
+/** The checks made by {@link optional}: {@link object} passes over their keys when not given. */
+const OPTIONAL = new WeakSet<Check<unknown>>()
+
 /** `undefined` and `null` stand for "not given" (the documented default); anything else is checked. */
 export function optional<T>(check: Check<T>): Check<T | undefined> {
-  return (value, label) => (value === undefined || value === null ? undefined : check(value, label))
+  const checked: Check<T | undefined> = (value, label) => (value === undefined || value === null ? undefined : check(value, label))
+  OPTIONAL.add(checked)
+  return checked
 }
 
 /** A string. */
@@ -174,6 +179,7 @@ export function record<T>(check: Check<T>, what = 'an object'): Check<Record<str
 export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
   const known = Object.keys(schema)
   const checks = known.map((key) => (schema as Record<string, Check<unknown>>)[key])
+  const optionalAt = checks.map((check) => OPTIONAL.has(check))
   // Plain loops in one function: this runs on every call's path, where each extra closure is
   // compiled on its first use in a fresh process.
   return (value, label) => {
@@ -197,6 +203,9 @@ export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
     }
     const checked: Record<string, unknown> = {}
     for (let index = 0; index < known.length; index += 1) {
+      // An optional key not given is left out without building its label: most options of a
+      // call are not given, and this runs on the first call of a fresh process too.
+      if (optionalAt[index] && (raw[index] === undefined || raw[index] === null)) continue
       const key = known[index]
       const result = checks[index](raw[index], `${label}.${key}`)
       if (result !== undefined) checked[key] = result
