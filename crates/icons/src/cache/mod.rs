@@ -146,6 +146,20 @@ impl std::fmt::Debug for IconCacheOptions {
     }
 }
 
+/// The settings as `meta` stores them and as their hash covers: the keys in the order
+/// `serde_json` sorts an object's keys, as they were first written, so caches keep their hash.
+/// Serialized from this struct rather than built as a JSON value: the open runs it on every start.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SettingsJson<'a> {
+    exact_transparent: bool,
+    extra_icons: Vec<&'a str>,
+    icon_dirs: &'a [String],
+    max_size: Option<u32>,
+    resampler: &'static str,
+    type_preference: Vec<String>,
+}
+
 /// The settings the blobs depend on, in canonical form.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
@@ -187,15 +201,15 @@ impl Settings {
             o.icon_dirs.iter().map(|d| d.to_ascii_lowercase()).collect();
         icon_dirs.sort();
         icon_dirs.dedup();
-        let json = serde_json::json!({
-            "maxSize": o.encode.max_size,
-            "resampler": o.encode.resampler.as_str(),
-            "typePreference": o.type_preference.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
-            "iconDirs": icon_dirs,
-            "exactTransparent": o.encode.exact_transparent,
-            "extraIcons": extra.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        let json = serde_json::to_string(&SettingsJson {
+            exact_transparent: o.encode.exact_transparent,
+            extra_icons: extra.iter().map(|r| r.as_str()).collect(),
+            icon_dirs: &icon_dirs,
+            max_size: o.encode.max_size,
+            resampler: o.encode.resampler.as_str(),
+            type_preference: o.type_preference.iter().map(|t| t.to_string()).collect(),
         })
-        .to_string();
+        .map_err(|e| Error::Internal(format!("settings as JSON: {e}")))?;
         Ok(Settings {
             encode: o.encode,
             type_preference: o.type_preference.clone(),
@@ -1611,4 +1625,32 @@ pub fn examine_payload(
         })).collect::<Vec<_>>(),
         "deep": deep,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The settings text is the one caches were written with (keys sorted, as a JSON value
+    /// serializes them), so their settings hash still matches.
+    #[test]
+    fn settings_text_keeps_its_form() {
+        let mut o = IconCacheOptions::new(Sources::List(Vec::new()));
+        o.icon_dirs = vec!["Icons".into(), "a\"b".into()];
+        o.extra_icons = vec!["is_fireball".into(), "IA_X.tga".into()];
+        o.encode.max_size = Some(64);
+        o.encode.exact_transparent = true;
+        for o in [IconCacheOptions::new(Sources::List(Vec::new())), o] {
+            let settings = Settings::new(&o).unwrap();
+            let value = serde_json::json!({
+                "maxSize": o.encode.max_size,
+                "resampler": o.encode.resampler.as_str(),
+                "typePreference": o.type_preference.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+                "iconDirs": settings.icon_dirs,
+                "exactTransparent": o.encode.exact_transparent,
+                "extraIcons": settings.extra_icons.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            });
+            assert_eq!(settings.json, value.to_string());
+        }
+    }
 }
