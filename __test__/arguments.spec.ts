@@ -74,6 +74,7 @@ const POOL: [string, unknown][] = [
   ['a fake signal', { aborted: false, reason: undefined, addEventListener() {}, removeEventListener() {} }],
   ['a Proxy of an AbortSignal', new Proxy(new AbortController().signal, {})],
   ['a Uint8Array', new Uint8Array(2)],
+  ['a DataView', new DataView(new ArrayBuffer(2))],
   ['a Date', new Date(0)],
   ['a Map', new Map([['dir', '/tmp']])],
   ['Object.create(null)', Object.create(null)],
@@ -92,9 +93,9 @@ const integer = (min: number, max: number): Accepts => (value) => Number.isInteg
 const oneOf = (...choices: string[]): Accepts => (value) => choices.includes(value as string)
 const optional = (accepts: Accepts): Accepts => (value) => value === undefined || value === null || accepts(value)
 const absent: Accepts = (value) => value === undefined || value === null
-/** A readable object (a Proxy that does not throw counts; not an array or typed array). */
+/** A readable object (a Proxy that does not throw counts; not an array, typed array or DataView). */
 const isObject: Accepts = (value) =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && !types.isTypedArray(value) && !THROWING.has(value)
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value) && !THROWING.has(value)
 /** An object whose own keys are all strings passing `accepts` (an empty one included). */
 const recordOf = (accepts: Accepts): Accepts => (value) => isObject(value) && Object.values(value as object).every(accepts)
 const isSource: Accepts = () => false // no pool value is one of { bytes }, { files }, { token }

@@ -67,12 +67,16 @@ function unreadable(label: string, error: unknown): never {
   throw invalidArg(`${label} could not be read: ${reason}`, error)
 }
 
-/** Whether `value` can be read as an object of named keys (not an array or typed array). */
+/**
+ * Whether `value` can be read as an object of named keys (not an array, typed array or DataView).
+ * `ArrayBuffer.isView` is built into V8, where `types.isTypedArray` is JavaScript compiled on its
+ * first call.
+ */
 function isKeyed(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !types.isTypedArray(value)
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value)
 }
 
-/** The checks made by {@link optional}: {@link object} passes over their keys when not given. */
+/** Checks that take a key not given as fine ({@link optional}, {@link promiseOnly}): {@link object} passes over their keys when not given. */
 const OPTIONAL = new WeakSet<Check<unknown>>()
 
 /** `undefined` and `null` stand for "not given" (the documented default); anything else is checked. */
@@ -180,8 +184,9 @@ export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
   const known = Object.keys(schema)
   const checks = known.map((key) => (schema as Record<string, Check<unknown>>)[key])
   const optionalAt = checks.map((check) => OPTIONAL.has(check))
-  // Plain loops in one function: this runs on every call's path, where each extra closure is
-  // compiled on its first use in a fresh process.
+  // The loops over the keys run in array builtins, with the per-key work in small module-level
+  // functions: a first call then runs little bytecode of its own, so it does not make V8 tier
+  // this closure up in the middle of the caller's first call (docs/startup.md, "First calls").
   return (value, label) => {
     if (!isKeyed(value)) return expected(label, what, value)
     let given: string[]
@@ -191,27 +196,49 @@ export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
       return unreadable(label, error)
     }
     // Unknown keys first: a misspelt option is refused before any getter of the caller runs.
-    for (const key of given) {
-      if (!Object.prototype.hasOwnProperty.call(schema, key)) unknownKey(label, key, known)
-    }
+    const unknown = given.find(isUnknownKey, schema)
+    if (unknown !== undefined) unknownKey(label, unknown, known)
     // Inherited properties count as given (an options object may come from a class or a prototype).
-    const raw = new Array<unknown>(known.length)
+    let raw: unknown[]
     try {
-      for (let index = 0; index < known.length; index += 1) raw[index] = value[known[index]]
+      raw = known.map(readKey, value)
     } catch (error) {
       return unreadable(label, error)
     }
-    const checked: Record<string, unknown> = {}
-    for (let index = 0; index < known.length; index += 1) {
-      // An optional key not given is left out without building its label: most options of a
-      // call are not given, and this runs on the first call of a fresh process too.
-      if (optionalAt[index] && (raw[index] === undefined || raw[index] === null)) continue
-      const key = known[index]
-      const result = checks[index](raw[index], `${label}.${key}`)
-      if (result !== undefined) checked[key] = result
-    }
-    return checked as T
+    const pass: CheckPass = { label, known, checks, optionalAt, checked: {} }
+    raw.forEach(checkAt, pass)
+    return pass.checked as T
   }
+}
+
+/** One run of an {@link object} check over the values read from the caller's object. */
+interface CheckPass {
+  label: string
+  known: string[]
+  checks: Check<unknown>[]
+  optionalAt: boolean[]
+  /** The checked values by key (a key whose check returned `undefined` is left out). */
+  checked: Record<string, unknown>
+}
+
+/** Checks the value of the `index`th known key into `this.checked`. */
+function checkAt(this: CheckPass, item: unknown, index: number): void {
+  // An optional key not given is left out without building its label: most options of a call
+  // are not given.
+  if ((item === undefined || item === null) && this.optionalAt[index]) return
+  const key = this.known[index]
+  const result = this.checks[index](item, `${this.label}.${key}`)
+  if (result !== undefined) this.checked[key] = result
+}
+
+/** The value of `key` on the caller's object `this` (a getter or Proxy trap may run). */
+function readKey(this: Record<string, unknown>, key: string): unknown {
+  return this[key]
+}
+
+/** Whether `key` is not a key of the schema `this`. */
+function isUnknownKey(this: object, key: string): boolean {
+  return !Object.prototype.hasOwnProperty.call(this, key)
 }
 
 /** Refuses `key`, which `label` does not know, naming the closest known key (`maxdepth` -> `maxDepth`). */
@@ -228,10 +255,15 @@ export function options<T>(schema: Schema<T>): Check<T> {
   return (value, label) => (value === undefined || value === null ? ({} as T) : check(value, label))
 }
 
-/** Refuses an option only the Promise form takes (`onProgress`, `signal`), pointing to that form. */
+/**
+ * Refuses an option only the Promise form takes (`onProgress`, `signal`), pointing to that form.
+ * Not given, it is passed over like an {@link optional} key.
+ */
 export function promiseOnly(promiseForm: string): Check<undefined> {
-  return (value, label) => {
+  const refuse: Check<undefined> = (value, label) => {
     if (value === undefined || value === null) return undefined
     throw invalidArg(`${label} is taken only by the Promise form; use ${promiseForm}()`)
   }
+  OPTIONAL.add(refuse)
+  return refuse
 }
