@@ -375,14 +375,15 @@ function nativeCacheOptions(checked: IconCacheOptions, label: string): binding.I
   if ((checked.sources === undefined) === (checked.discover === undefined)) {
     throw invalidArg(`${label} must have exactly one of 'sources' and 'discover'`)
   }
-  const { sources, discover: found, maxSize, resampler, typePreference, iconDirs, extraIcons, exactTransparent, validate, threads } = checked
-  const cacheDir = checked.cacheDir === false ? undefined : (checked.cacheDir ?? defaultCacheDir(checked))
-  return { sources, discover: found, cacheDir, maxSize, resampler, typePreference, iconDirs, extraIcons, exactTransparent, validate, threads }
+  // `checked` is the checks' own copy, holding only the keys given: it is passed on as it is, with
+  // the cache folder resolved (the binding reads the keys it declares and no others).
+  const native = checked as binding.IconCacheOptions & Pick<IconCacheOptions, 'cacheDir'>
+  native.cacheDir = checked.cacheDir === false ? undefined : (checked.cacheDir ?? defaultCacheDir(checked))
+  return native
 }
 
-/** An `onUpdate` listener that cannot throw into the native callback. */
-function updateListener(listener: ((event: UpdateEvent) => void) | undefined): ((event: UpdateEvent) => void) | undefined {
-  if (!listener) return undefined
+/** An `onUpdate` listener that cannot throw into the native callback (called only when one is given). */
+function updateListener(listener: (event: UpdateEvent) => void): (event: UpdateEvent) => void {
   return (event) => {
     try {
       listener(event)
@@ -465,7 +466,7 @@ export class IconCache {
     const copy = checked.copy ?? process.versions.electron !== undefined
     return cancellable(checked.signal, async (call) => {
       const listener = call.guard(checked.onProgress as ((event: binding.ProgressEvent) => void) | undefined)
-      const info = await native.iconCacheOpen(nativeOptions, call.cancel, listener, updateListener(checked.onUpdate))
+      const info = await native.iconCacheOpen(nativeOptions, call.cancel, listener, checked.onUpdate && updateListener(checked.onUpdate))
       return new IconCache(info, copy)
     })
   }
@@ -475,7 +476,7 @@ export class IconCache {
     const checked = CACHE_OPEN_SYNC(opts, 'IconCache.openSync(): options')
     const nativeOptions = nativeCacheOptions(checked, 'IconCache.openSync(): options')
     const copy = checked.copy ?? process.versions.electron !== undefined
-    return new IconCache(native.iconCacheOpenSync(nativeOptions, updateListener(checked.onUpdate)), copy)
+    return new IconCache(native.iconCacheOpenSync(nativeOptions, checked.onUpdate && updateListener(checked.onUpdate)), copy)
   }
 
   #fetchView(): View {

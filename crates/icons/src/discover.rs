@@ -163,9 +163,13 @@ impl Watched {
 
     /// The stamp of `path`, when it was consulted.
     pub fn stamp(&self, path: &Path) -> Option<Stamp> {
+        // The same bytes first: a warm open asks for the very paths the discovery stamped, and
+        // `Path` equality walks the components of every place that differs.
+        let same = |(p, _): &&(PathBuf, Stamp)| p.as_os_str() == path.as_os_str();
         self.places
             .iter()
-            .find(|(p, _)| p == path)
+            .find(same)
+            .or_else(|| self.places.iter().find(|(p, _)| p == path))
             .map(|(_, stamp)| *stamp)
     }
 }
@@ -775,6 +779,25 @@ fn add_data_zips(data: &Path, d: &mut Discovery, w: &mut Watch) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_is_found_by_the_same_bytes_or_by_an_equal_path() {
+        let file = Stamp::File {
+            size: 3,
+            mtime_ns: 7,
+        };
+        let folder = Stamp::Dir { mtime_ns: 9 };
+        let watched = Watched {
+            started_ns: 0,
+            places: vec![
+                (PathBuf::from("/game/Data"), folder),
+                (PathBuf::from("/game/Data/2da.zip"), file),
+            ],
+        };
+        assert_eq!(watched.stamp(Path::new("/game/Data/2da.zip")), Some(file));
+        assert_eq!(watched.stamp(Path::new("/game//Data/")), Some(folder));
+        assert_eq!(watched.stamp(Path::new("/game/data")), None);
+    }
 
     #[test]
     fn data_zip_tiers() {

@@ -29,11 +29,9 @@ pub(crate) fn generation_of(name: &str) -> Option<u64> {
 }
 
 /// Lists `dir` once: removes the temp files of writers that are gone (see [`clean_temps`]) and
-/// returns the generation files, newest first.
-pub(crate) fn scan(dir: &Path) -> Vec<(u64, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
+/// returns the generation files, newest first. `None` when `dir` cannot be listed.
+pub(crate) fn scan(dir: &Path) -> Option<Vec<(u64, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).ok()?;
     let now = SystemTime::now();
     let mut out = Vec::new();
     for entry in entries.flatten() {
@@ -47,7 +45,7 @@ pub(crate) fn scan(dir: &Path) -> Vec<(u64, PathBuf)> {
         }
     }
     out.sort_by_key(|g| std::cmp::Reverse(g.0));
-    out
+    Some(out)
 }
 
 /// Generation files of `dir`, newest first.

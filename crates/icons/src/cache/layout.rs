@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 use super::table;
 use crate::error::Error;
 use crate::key::ResRef;
-use crate::source::{IconScope, SourceKind};
+use crate::source::{IconScope, SourceKind, SourceSpec};
 
 /// Payload kind in the container header (`@1` = this layout).
 pub const KIND: &str = "modforge.icons@1";
@@ -79,6 +79,19 @@ pub(crate) struct SourceRecord {
     pub hash: u64,
     pub path: String,
     pub label: String,
+}
+
+impl SourceRecord {
+    /// Whether this record stores `spec`: the same path, kind, icon scope and label (size, time
+    /// and hash aside). Builds no string when the path is UTF-8.
+    pub fn describes(&self, spec: &SourceSpec) -> bool {
+        spec.path.to_str().map_or_else(
+            || spec.path.to_string_lossy() == self.path,
+            |path| path == self.path,
+        ) && self.kind == spec.resolved_kind()
+            && self.icons == spec.icons
+            && spec.has_label(&self.label)
+    }
 }
 
 /// One stored entry.
@@ -599,4 +612,49 @@ fn decode_sources(b: &[u8], expected: u32) -> Result<Vec<SourceRecord>, Problem>
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod source_record_tests {
+    use super::*;
+
+    fn record(path: &str, kind: SourceKind, label: &str) -> SourceRecord {
+        SourceRecord {
+            id: 0,
+            kind,
+            icons: IconScope::None,
+            priority: 0,
+            size: 0,
+            mtime_ns: 0,
+            hash: 0,
+            path: path.to_owned(),
+            label: label.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_record_describes_its_source_by_path_kind_scope_and_label() {
+        let hak = SourceSpec::new("/game/hak/a.hak");
+        assert!(record("/game/hak/a.hak", SourceKind::Erf, "/game/hak/a.hak").describes(&hak));
+        let labelled = hak.clone().labelled("hak/a");
+        assert!(record("/game/hak/a.hak", SourceKind::Erf, "hak/a").describes(&labelled));
+        assert!(
+            !record("/game/hak/a.hak", SourceKind::Erf, "/game/hak/a.hak").describes(&labelled)
+        );
+        assert!(!record("/game/hak/b.hak", SourceKind::Erf, "/game/hak/a.hak").describes(&hak));
+        assert!(!record("/game/hak/a.hak", SourceKind::Zip, "/game/hak/a.hak").describes(&hak));
+        let scoped = hak.clone().with_icons(IconScope::All);
+        assert!(!record("/game/hak/a.hak", SourceKind::Erf, "/game/hak/a.hak").describes(&scoped));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_utf8_compares_as_its_lossy_text() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(b"/game/ov\xffer"));
+        let spec = SourceSpec::new(path);
+        let text = path.to_string_lossy().into_owned();
+        assert!(record(&text, SourceKind::Dir, &path.display().to_string()).describes(&spec));
+        assert!(!record("/game/over", SourceKind::Dir, &text).describes(&spec));
+    }
 }

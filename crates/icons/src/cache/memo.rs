@@ -93,12 +93,11 @@ pub(crate) fn reuse(
     let m: Memo = serde_json::from_str(memo).ok()?;
     let same_question = m.game_dir == *game_dir && m.user_dir == *user_dir && m.options == *options;
     let same_sources = m.discovery.sources.len() == stored.len()
-        && m.discovery.sources.iter().zip(stored).all(|(spec, s)| {
-            Path::new(&s.path) == spec.path
-                && s.kind == spec.resolved_kind()
-                && s.icons == spec.icons
-                && s.label == spec.resolved_label()
-        });
+        && m.discovery
+            .sources
+            .iter()
+            .zip(stored)
+            .all(|(spec, s)| s.describes(spec));
     if !(same_question && same_sources && m.watched.settled() && m.watched.unchanged()) {
         return None;
     }

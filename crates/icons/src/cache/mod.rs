@@ -728,19 +728,20 @@ impl IconCache {
         let fingerprint = files::fingerprint(settings.hash)?;
         let mut warnings: Vec<String> = Vec::new();
         let mut memory_only = options.cache_dir.is_none();
-        // A folder that exists is seen by one `stat`; `mkdir` on it would take the parent's lock.
-        if let Some(dir) = options.cache_dir.as_ref().filter(|dir| !dir.is_dir()) {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                warnings.push(format!(
-                    "cache folder {} cannot be created ({e}); the cache is kept in memory",
-                    dir.display()
-                ));
-                memory_only = true;
-            }
-        }
-        let listed = match (&options.cache_dir, memory_only) {
-            (Some(dir), false) => files::scan(dir),
-            _ => Vec::new(),
+        // A folder that exists is listed at once; only one that cannot be listed is created
+        // (`mkdir` on an existing folder would take the parent's lock).
+        let listed = match &options.cache_dir {
+            Some(dir) => files::scan(dir).unwrap_or_else(|| {
+                if let Err(e) = std::fs::create_dir_all(dir) {
+                    warnings.push(format!(
+                        "cache folder {} cannot be created ({e}); the cache is kept in memory",
+                        dir.display()
+                    ));
+                    memory_only = true;
+                }
+                Vec::new()
+            }),
+            None => Vec::new(),
         };
         let opened = open_newest(&listed, &fingerprint, &settings);
         // The sources: from the newest generation's discovery memo when every place it consulted
@@ -1165,10 +1166,7 @@ impl IconCache {
         let stored = &generation.layout.sources;
         stored.len() == specs.len()
             && stored.iter().zip(specs).all(|(s, spec)| {
-                s.path == spec.path.to_string_lossy()
-                    && s.kind == spec.resolved_kind()
-                    && s.icons == spec.icons
-                    && s.label == spec.resolved_label()
+                s.describes(spec)
                     && stamps
                         .and_then(|w| w.stamp(&spec.path))
                         .map_or_else(|| stat(&spec.path), |stamp| stamp.stat())

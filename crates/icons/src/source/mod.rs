@@ -162,6 +162,16 @@ impl SourceSpec {
             .clone()
             .unwrap_or_else(|| self.path.display().to_string())
     }
+
+    /// Whether `label` is [`SourceSpec::resolved_label`], without building that string when the
+    /// path is UTF-8 (the warm open compares every stored source this way).
+    pub(crate) fn has_label(&self, label: &str) -> bool {
+        match (&self.label, self.path.to_str()) {
+            (Some(own), _) => own == label,
+            (None, Some(path)) => path == label,
+            (None, None) => self.path.display().to_string() == label,
+        }
+    }
 }
 
 /// What the index knows about one source.
