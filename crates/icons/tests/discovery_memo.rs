@@ -11,10 +11,8 @@ use modforge_core::Control;
 use modforge_gen::nwn2::Manifest;
 use modforge_icons::{IconCache, Validate, discover};
 
-/// One fixed time for every file and folder of the install: long settled, and the same each
-/// time, so only a place changed after it differs from the memo's stamps.
-fn settle(root: &Path) {
-    let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+/// Sets every file and folder under `root` to `then`.
+fn set_times(root: &Path, then: SystemTime) {
     let mut stack = vec![root.to_path_buf()];
     let mut all = Vec::new();
     while let Some(path) = stack.pop() {
@@ -29,6 +27,22 @@ fn settle(root: &Path) {
             .set_modified(then)
             .unwrap();
     }
+}
+
+/// One fixed time for every file and folder of the install: long settled, and the same each
+/// time, so only a place changed after it differs from the memo's stamps.
+fn settle(root: &Path) {
+    set_times(
+        root,
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000),
+    );
+}
+
+/// Every place of the install changed "just now" as far as any discovery of the test can tell:
+/// an hour ahead, so no stamp is older than a discovery by the settling margin however slowly
+/// the test runs.
+fn unsettle(root: &Path) {
+    set_times(root, SystemTime::now() + Duration::from_secs(3600));
 }
 
 /// Opens the cache with `validate`; returns it with whether the memo was reused.
@@ -75,6 +89,7 @@ fn a_warm_open_reuses_the_discovery_until_a_place_it_consulted_changes() {
     let (dir, m) = common::small_install(21);
     let root = dir.path();
     let cache_dir = tempfile::tempdir().unwrap();
+    unsettle(root);
 
     // Places younger than the settling margin prove nothing: no memo is stored.
     let (cache, reused) = open(&m, cache_dir.path(), Validate::Blocking);
@@ -150,4 +165,116 @@ fn a_warm_open_reuses_the_discovery_until_a_place_it_consulted_changes() {
             .iter()
             .any(|s| s.contains("bench_campaign"))
     );
+}
+
+/// The one generation file in `cache_dir`.
+fn generation_file(cache_dir: &Path) -> std::path::PathBuf {
+    let files: Vec<_> = std::fs::read_dir(cache_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one generation in {}", cache_dir.display());
+    files.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_damaged_memo_in_the_cache_file_is_dropped_and_the_right_icons_are_served() {
+    let (dir, m) = common::small_install(22);
+    let cache_dir = tempfile::tempdir().unwrap();
+    settle(dir.path());
+    drop(open(&m, cache_dir.path(), Validate::Blocking));
+    let (cache, reused) = open(&m, cache_dir.path(), Validate::None);
+    assert!(reused);
+    let names: Vec<String> = cache.names().into_iter().step_by(7).take(4).collect();
+    let wanted: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| cache.get_icon(n).unwrap().data.to_vec())
+        .collect();
+    drop(cache);
+
+    let path = generation_file(cache_dir.path());
+    let good = std::fs::read(&path).unwrap();
+    // The memo is the JSON value that starts with its question (docs/icons.md, "Discovery memo").
+    let start = good
+        .windows(12)
+        .position(|w| w == b"{\"game_dir\":")
+        .expect("the memo is stored");
+    let mut values =
+        serde_json::Deserializer::from_slice(&good[start..]).into_iter::<serde_json::Value>();
+    values.next().unwrap().unwrap();
+    let end = start + values.byte_offset();
+
+    // Every damage below is either refused (the memo dropped, or the file rejected and rebuilt)
+    // or harmless; the sources are always the ones a discovery finds now, and the icons the
+    // same bytes.
+    let mut damaged: Vec<(String, Vec<u8>)> = Vec::new();
+    let flips = (start..end).step_by(53).chain([start, end - 1]);
+    for at in flips {
+        let mut b = good.clone();
+        b[at] ^= 0x01;
+        damaged.push((format!("bit 0 of memo byte {}", at - start), b));
+    }
+    for cut in [start, start + 1, (start + end) / 2, end - 1] {
+        damaged.push((
+            format!("cut at memo byte {}", cut - start),
+            good[..cut].to_vec(),
+        ));
+    }
+    // `meta` starts 64 bytes before the encoder id; its memo length is at 4, the memo's hash at
+    // 56 (crates/icons/src/cache/layout.rs).
+    let meta = good
+        .windows(11)
+        .position(|w| w == b"image-webp ")
+        .expect("the encoder id is stored")
+        - 64;
+    let len = end - start;
+    assert_eq!(
+        u32::from_le_bytes(good[meta + 4..meta + 8].try_into().unwrap()) as usize,
+        len
+    );
+    for lie in [0u32, 1, len as u32 - 1, len as u32 + 1, u32::MAX] {
+        let mut b = good.clone();
+        b[meta + 4..meta + 8].copy_from_slice(&lie.to_le_bytes());
+        damaged.push((format!("memo length {lie}"), b));
+    }
+    let mut b = good.clone();
+    b[meta + 56] ^= 0x80;
+    damaged.push(("memo hash".into(), b));
+    // A memo that lies with a valid hash: one stamp's time moved by a second.
+    let text = std::str::from_utf8(&good[start..end]).unwrap();
+    let watched = text.find("\"watched\":").expect("the stamps are stored");
+    // The digit of whole seconds (the install was settled at 1,600,000,000 s).
+    let at = start
+        + watched
+        + text[watched..]
+            .find("\"mtime_ns\":")
+            .expect("a stamp with a time")
+        + 11
+        + 9;
+    let mut b = good.clone();
+    b[at] = if b[at] == b'9' { b'8' } else { b[at] + 1 };
+    let hash = xxhash_rust::xxh3::xxh3_64(&b[start..end]);
+    b[meta + 56..meta + 64].copy_from_slice(&hash.to_le_bytes());
+    damaged.push(("a stamp's time, hash recomputed".into(), b));
+    for (what, bytes) in damaged {
+        std::fs::write(&path, &bytes).unwrap();
+        let (cache, reused) = open(&m, cache_dir.path(), Validate::None);
+        assert!(!reused, "{what}: a damaged memo is not taken");
+        assert_eq!(cache_sources(&cache), discovered_now(&m), "{what}");
+        for (name, data) in names.iter().zip(&wanted) {
+            assert_eq!(
+                &cache.get_icon(name).unwrap().data[..],
+                &data[..],
+                "{what}: {name}"
+            );
+        }
+        drop(cache);
+        // Back to the good file (a rejected one was replaced by a rebuilt generation).
+        for e in std::fs::read_dir(cache_dir.path()).unwrap() {
+            std::fs::remove_file(e.unwrap().path()).unwrap();
+        }
+        std::fs::write(&path, &good).unwrap();
+    }
+    let (_cache, reused) = open(&m, cache_dir.path(), Validate::None);
+    assert!(reused, "the good file is taken again");
 }
