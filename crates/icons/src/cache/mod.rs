@@ -763,18 +763,23 @@ impl IconCache {
         if let Some(d) = &resolved.discovery {
             warnings.splice(0..0, d.warnings.iter().cloned());
         }
-        let empty = Arc::new(Generation::new(
-            0,
-            GenBytes::Memory(empty_payload(&settings)?),
-            None,
-        )?);
+        let opened = opened.map(Arc::new);
+        let current = match &opened {
+            Some(generation) => Arc::clone(generation),
+            // Nothing to serve yet: an empty generation until the build below swaps one in.
+            None => Arc::new(Generation::new(
+                0,
+                GenBytes::Memory(empty_payload(&settings)?),
+                None,
+            )?),
+        };
         let validate = options.validate;
         let shared = Arc::new(Shared {
             settings,
             fingerprint,
             discovery_reused: stamps.is_some(),
             sources: RwLock::new(resolved),
-            current: RwLock::new(empty),
+            current: RwLock::new(current),
             index: RwLock::new(None),
             index_build: Mutex::new(()),
             build_lock: Mutex::new(()),
@@ -799,9 +804,9 @@ impl IconCache {
         match opened {
             Some(generation) => {
                 let fresh = cache.sources_unchanged(&generation, stamps.as_ref());
-                let number = generation.number;
-                *write(&cache.shared.current) = Arc::new(generation);
-                remove_listed_older(&listed, number);
+                remove_listed_older(&listed, generation.number);
+                // The cache holds it as `current`; a rebuild below must be free to unmap it.
+                drop(generation);
                 match (validate, fresh) {
                     (Validate::Blocking, _) => cache.validate_now(control)?,
                     (Validate::Background, _) => cache.spawn_validation(),
