@@ -34,8 +34,9 @@ struct Memo {
     watched: Watched,
 }
 
-/// The sources of `sources`: the list itself, or a discovery with its memo. No memo is made when
-/// a stamp is younger than the settling margin (it proves nothing) or when the discovery watches
+/// The sources of `sources`: the list itself, or a discovery with its memo. No memo is made for a
+/// cache kept in memory only (`cache_dir` is `None`: no generation is stored to reuse it), when a
+/// stamp is younger than the settling margin (it proves nothing) or when the discovery watches
 /// `cache_dir` (every generation written there would undo the memo).
 pub(crate) fn resolve(sources: &Sources, cache_dir: Option<&Path>) -> Result<Resolved, Error> {
     match sources {
@@ -49,8 +50,9 @@ pub(crate) fn resolve(sources: &Sources, cache_dir: Option<&Path>) -> Result<Res
             options,
         } => {
             let (discovery, watched) = discover_watched(game_dir, user_dir, options)?;
-            let watches_cache = cache_dir.is_some_and(|dir| watched.stamp(dir).is_some());
-            let memo = if watched.settled() && !watches_cache {
+            // Stored only with a generation in a cache folder the discovery does not watch.
+            let storable = cache_dir.is_some_and(|dir| watched.stamp(dir).is_none());
+            let memo = if storable && watched.settled() {
                 serde_json::to_string(&Memo {
                     game_dir: game_dir.clone(),
                     user_dir: user_dir.clone(),
@@ -168,8 +170,15 @@ mod tests {
                 workshop_dirs: vec![m.workshop_root.clone()],
             },
         };
-        let resolved = resolve(&sources, None).unwrap();
+        let cache_dir = dir.path().join("cache");
+        let resolved = resolve(&sources, Some(&cache_dir)).unwrap();
         assert!(!resolved.memo.is_empty(), "a settled discovery has a memo");
+        let in_memory = resolve(&sources, None).unwrap();
+        assert!(
+            in_memory.memo.is_empty(),
+            "no memo where no generation is stored"
+        );
+        assert_eq!(in_memory.specs, resolved.specs);
         let stored = stored_of(&resolved.specs);
         let (again, watched) = reuse(&resolved.memo, &sources, &stored).expect("reused");
         assert_eq!(again.specs, resolved.specs);
