@@ -185,6 +185,14 @@ fn u32_at(bytes: &[u8], pos: usize) -> Option<u32> {
 /// Tables and columns validated between two polls of the cancellation flag.
 const POLL_EVERY: usize = 4096;
 
+/// Room to reserve for `count` items of `T` whose records were read from a payload of `plen`
+/// bytes: the count is checked against the records on disk, which are smaller than `T` in memory,
+/// so the reservation is also held to the payload's size (a lying count cannot allocate beyond
+/// the file; the items that do validate still fit, by growing).
+fn capacity_for<T>(count: u32, plen: usize) -> usize {
+    (count as usize).min(plen / std::mem::size_of::<T>().max(1))
+}
+
 impl Dataset {
     /// Validates a dataset snapshot's payload structure (check 8; docs/store.md, "Dataset
     /// structure"): the canonical layout (every section exactly where the encoder puts it, so
@@ -419,7 +427,7 @@ fn validate(payload: &[u8], control: &Control<'_>) -> Result<Result<Validated, R
         Ok(names) => names,
         Err(reason) => return Ok(Err(reason)),
     };
-    let mut tables = Vec::with_capacity(table_count as usize);
+    let mut tables = Vec::with_capacity(capacity_for::<TableMeta>(table_count, plen));
     let mut table_names: HashSet<&str> = HashSet::with_capacity(table_count as usize);
     let mut column_names: HashSet<&str> = HashSet::new();
     for t in 0..table_count as usize {
@@ -637,8 +645,9 @@ fn validate_table_inner<'a>(
         return Err(corrupt_at(entry_at + 40, "reserved table field is not zero").into());
     }
     column_names.clear();
-    let mut columns = Vec::with_capacity(column_count as usize);
-    let mut column_meta = Vec::with_capacity(column_count as usize);
+    let mut columns = Vec::with_capacity(capacity_for::<String>(column_count, payload.len()));
+    let mut column_meta =
+        Vec::with_capacity(capacity_for::<ColumnMeta>(column_count, payload.len()));
     for c in 0..column_count as usize {
         if c % POLL_EVERY == 0 && control.check().is_err() {
             return Err(Refusal::Aborted);
