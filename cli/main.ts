@@ -90,10 +90,13 @@ export async function main(argv: string[]): Promise<{ code: number; forceExit: b
   const abandoned = new Promise<{ code: number; forceExit: boolean }>((resolve) => {
     abandon = resolve
   })
+  // Cleared once the command has settled, so a command that stops near the end of the grace
+  // period reports its interruption once, not a second time from the timer.
+  let grace: ReturnType<typeof setTimeout> | undefined
   const onInterrupt = () => {
     if (controller.signal.aborted && controller.signal.reason === INTERRUPTED) process.exit(130)
     controller.abort(INTERRUPTED)
-    setTimeout(() => {
+    grace = setTimeout(() => {
       context.err('modforge: interrupted')
       abandon({ code: 130, forceExit: true })
     }, STOP_GRACE_MS).unref()
@@ -112,6 +115,7 @@ export async function main(argv: string[]): Promise<{ code: number; forceExit: b
     )
     return await Promise.race([finished, abandoned])
   } finally {
+    clearTimeout(grace)
     process.removeListener('SIGINT', onInterrupt)
   }
 }

@@ -190,7 +190,7 @@ pub fn generate_tree_with(
     };
     let now = spec.now.unwrap_or_else(SystemTime::now);
     let mut rng = SplitMix64::new(spec.seed);
-    let mut plan = plan::Plan::new();
+    let mut plan = plan::Plan::new(control.cancel);
     match spec.shape {
         Shape::Wide => shapes::wide(&mut plan, plan::ROOT, spec.entries, &mut rng),
         Shape::Deep => shapes::deep(&mut plan, plan::ROOT, spec.entries, &mut rng),
@@ -199,6 +199,7 @@ pub fn generate_tree_with(
         Shape::Source => shapes::source(&mut plan, plan::ROOT, spec.entries, &mut rng),
         Shape::Mixed => shapes::mixed(&mut plan, spec.entries, &mut rng),
     }
+    control.check()?;
     build::build(dir, &plan, spec.seed, now, store.as_deref(), control)?;
     let mut summary = TreeSummary {
         files: plan.files.len() as u64,

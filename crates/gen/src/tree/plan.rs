@@ -1,6 +1,8 @@
 //! The list of directories and files a shape wants, built sequentially from the seed and created in
 //! parallel afterwards (so the tree does not depend on the thread count).
 
+use modforge_core::Cancel;
+
 use crate::rng::SplitMix64;
 
 /// Seconds in a day.
@@ -22,20 +24,35 @@ pub(crate) struct PlannedFile {
 
 /// Directories (parents before children; index 0 is the root, path `""`) and files.
 #[derive(Debug)]
-pub(crate) struct Plan {
+pub(crate) struct Plan<'c> {
     pub(crate) dirs: Vec<String>,
     pub(crate) files: Vec<PlannedFile>,
+    /// The caller's flag: once set, the shapes stop adding entries (planning millions of entries
+    /// takes most of a second, and Ctrl-C should not wait for it).
+    cancel: Option<&'c Cancel>,
 }
 
 /// The root directory's index.
 pub(crate) const ROOT: u32 = 0;
 
-impl Plan {
-    pub(crate) fn new() -> Self {
+impl<'c> Plan<'c> {
+    /// An empty plan (the root only) that stops growing once `cancel` is set.
+    pub(crate) fn new(cancel: Option<&'c Cancel>) -> Self {
         Plan {
             dirs: vec![String::new()],
             files: Vec::new(),
+            cancel,
         }
+    }
+
+    /// Whether the caller cancelled: the shapes stop, and the plan is not built.
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(Cancel::is_cancelled)
+    }
+
+    /// Whether a shape that started at `start` entries has its `entries` (or was cancelled).
+    pub(crate) fn filled(&self, start: u64, entries: u64) -> bool {
+        self.entries() - start >= entries || self.cancelled()
     }
 
     /// Planned entries (directories without the root, plus files).

@@ -12,6 +12,9 @@ pub(crate) fn wide(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMi
     let each = entries.saturating_sub(big) / 10;
     let fill = |plan: &mut Plan, dir: u32, count: u64, rng: &mut SplitMix64| {
         for i in 0..count {
+            if plan.cancelled() {
+                break;
+            }
             let ext = rng.pick(&EXTS).copied().unwrap_or("dat");
             let size = rng.log_normal(1024.0, 1.2, 64 << 10);
             plan.file(dir, format!("f{i:06}.{ext}"), size, age(rng), false);
@@ -29,7 +32,7 @@ pub(crate) fn wide(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMi
 pub(crate) fn deep(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMix64) {
     let start = plan.entries();
     let mut chain = 0u64;
-    while plan.entries() - start < entries {
+    while !plan.filled(start, entries) {
         let mut dir = plan.dir(parent, &format!("c{chain:04}"));
         chain += 1;
         let depth = rng.range(64, 256);
@@ -43,7 +46,7 @@ pub(crate) fn deep(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMi
                     false,
                 );
             }
-            if plan.entries() - start >= entries {
+            if plan.filled(start, entries) {
                 break;
             }
             dir = plan.dir(dir, if level % 2 == 0 { "d" } else { "e" });
@@ -58,7 +61,7 @@ pub(crate) fn node(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMi
     let start = plan.entries();
     let modules = plan.dir(parent, "node_modules");
     let mut index = 0u64;
-    while plan.entries() - start < entries {
+    while !plan.filled(start, entries) {
         package(plan, modules, rng, &mut index, 0);
     }
 }
@@ -153,7 +156,7 @@ pub(crate) fn game(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMi
     );
     let top = ["Override", "Modules", "Saves", "Music"].map(|name| plan.dir(parent, name));
     let mut folder = 0u64;
-    while plan.entries() - start < entries {
+    while !plan.filled(start, entries) {
         let Some(&base) = rng.pick(&top) else { break };
         let dir = plan.dir(base, &format!("{}{folder:03}", word(rng)));
         folder += 1;
@@ -167,7 +170,7 @@ pub(crate) fn game(plan: &mut Plan, parent: u32, entries: u64, rng: &mut SplitMi
                 age(rng),
                 false,
             );
-            if plan.entries() - start >= entries {
+            if plan.filled(start, entries) {
                 break;
             }
         }
@@ -204,7 +207,7 @@ pub(crate) fn source(plan: &mut Plan, parent: u32, entries: u64, rng: &mut Split
         }
     };
     files(plan, parent, rng);
-    while plan.entries() - start < entries {
+    while !plan.filled(start, entries) {
         let depth = rng
             .range(1, SOURCE_MAX_DEPTH)
             .min(rng.range(1, SOURCE_MAX_DEPTH));
@@ -230,7 +233,7 @@ pub(crate) fn source(plan: &mut Plan, parent: u32, entries: u64, rng: &mut Split
                 s.push(new);
             }
             at = new;
-            if plan.entries() - start >= entries {
+            if plan.filled(start, entries) {
                 break;
             }
         }
@@ -250,10 +253,36 @@ pub(crate) fn mixed(plan: &mut Plan, entries: u64, rng: &mut SplitMix64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use modforge_core::Cancel;
+
+    #[test]
+    fn every_shape_stops_planning_once_cancelled() {
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let shapes: [fn(&mut Plan<'_>, u32, u64, &mut SplitMix64); 5] =
+            [wide, deep, node, game, source];
+        for (index, shape) in shapes.into_iter().enumerate() {
+            let mut plan = Plan::new(Some(&cancel));
+            shape(&mut plan, ROOT, 2_000_000, &mut SplitMix64::new(7));
+            // At most the fixed folders and files a shape lays down before its first check.
+            assert!(
+                plan.entries() < 200,
+                "shape {index}: {} entries",
+                plan.entries()
+            );
+        }
+        let mut plan = Plan::new(Some(&cancel));
+        mixed(&mut plan, 2_000_000, &mut SplitMix64::new(7));
+        assert!(plan.entries() < 400, "mixed: {} entries", plan.entries());
+        // Not cancelled: the same call plans every entry.
+        let mut plan = Plan::new(None);
+        mixed(&mut plan, 20_000, &mut SplitMix64::new(7));
+        assert!(plan.entries() >= 20_000);
+    }
 
     #[test]
     fn source_has_about_six_files_per_folder_and_depth_up_to_twenty() {
-        let mut plan = Plan::new();
+        let mut plan = Plan::new(None);
         let mut rng = SplitMix64::new(2024);
         source(&mut plan, ROOT, 100_000, &mut rng);
         let dirs = plan.dirs.len() as u64;
