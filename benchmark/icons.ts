@@ -5,7 +5,7 @@
  * - cold build (empty cache folder) at 1, 2, ... N threads; the JS baseline with sharp at effort 4
  *   (its default) and effort 0;
  * - warm start in a fresh child process, from open to the first icon returned (the addon or
- *   module load reported apart), median of 20;
+ *   module load reported apart), median of 20, modforge and the baseline taking turns;
  * - `getIcon` mean over 100k random cached names;
  * - incremental rebuild after touching one HAK; bytes on disk.
  *
@@ -318,22 +318,45 @@ const MODFORGE_OPEN = `
   process.stdout.write(JSON.stringify({ ms, loadMs: Number(loaded - loadStart) / 1e6, rebuilt: stats.lastBuild !== null, memo: stats.discoveryReused }))
 `
 
-/** Runs a warm-start script 20 times in fresh processes; the median of its own timings. */
-function childRuns(name: string, script: string, args: string[], runs = 20): { row: Measurement; load?: Measurement; rebuilt: boolean; memo: number } {
-  const times: number[] = []
-  const loads: number[] = []
-  let rebuilt = false
-  let memo = 0
+/** A warm-start script run in fresh child processes, and what its runs reported. */
+interface WarmStart {
+  name: string
+  script: string
+  args: string[]
+  times: number[]
+  loads: number[]
+  rebuilt: boolean
+  memo: number
+}
+
+/** A warm start to measure with {@link childRuns}. */
+function warmStart(name: string, script: string, args: string[]): WarmStart {
+  return { name, script, args, times: [], loads: [], rebuilt: false, memo: 0 }
+}
+
+/**
+ * Runs each warm-start script `runs` times in fresh processes, the scripts taking turns (the
+ * order reversed every other round), so that each sees the same machine; the median of each
+ * script's own timings.
+ */
+function childRuns(starts: WarmStart[], runs = 20): { row: Measurement; load?: Measurement; rebuilt: boolean; memo: number }[] {
   for (let i = 0; i < runs; i += 1) {
-    const child = spawnSync(process.execPath, ['-e', script, ...args], { encoding: 'utf8' })
-    if (child.status !== 0) throw new Error(`${name}: ${child.stderr}`)
-    const result = JSON.parse(child.stdout) as { ms: number; loadMs?: number; rebuilt?: boolean; memo?: boolean }
-    times.push(result.ms)
-    if (result.loadMs !== undefined) loads.push(result.loadMs)
-    rebuilt ||= result.rebuilt === true
-    if (result.memo === true) memo += 1
+    for (const start of i % 2 === 0 ? starts : [...starts].reverse()) {
+      const child = spawnSync(process.execPath, ['-e', start.script, ...start.args], { encoding: 'utf8' })
+      if (child.status !== 0) throw new Error(`${start.name}: ${child.stderr}`)
+      const result = JSON.parse(child.stdout) as { ms: number; loadMs?: number; rebuilt?: boolean; memo?: boolean }
+      start.times.push(result.ms)
+      if (result.loadMs !== undefined) start.loads.push(result.loadMs)
+      start.rebuilt ||= result.rebuilt === true
+      if (result.memo === true) start.memo += 1
+    }
   }
-  return { row: summarize(name, times), load: loads.length ? summarize(`${name}: addon load`, loads) : undefined, rebuilt, memo }
+  return starts.map(({ name, times, loads, rebuilt, memo }) => ({
+    row: summarize(name, times),
+    load: loads.length ? summarize(`${name}: addon load`, loads) : undefined,
+    rebuilt,
+    memo,
+  }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,8 +444,10 @@ export async function iconsBenchmark(args: string[]): Promise<void> {
     const settled = IconCache.openSync({ discover: spec, cacheDir, validate: 'none' })
     if (!settled.stats().discoveryReused) await settled.rebuild()
     settled.close()
-    const mod = childRuns('modforge open + first getIcon', MODFORGE_OPEN, [options, first])
-    const base = childRuns('js baseline: JSON index + blob file', BASELINE_OPEN, [baselineDir, first])
+    const [mod, base] = childRuns([
+      warmStart('modforge open + first getIcon', MODFORGE_OPEN, [options, first]),
+      warmStart('js baseline: JSON index + blob file', BASELINE_OPEN, [baselineDir, first]),
+    ])
     const warmRows = [mod.row, base.row, ...(mod.load ? [mod.load] : [])]
     printTable('icons: warm start in a fresh process (median of 20; module load excluded)', warmRows, mod.row.name)
     if (mod.rebuilt) console.log('  warning: a warm start rebuilt the cache')
