@@ -287,7 +287,7 @@ describe('the defects first users hit on the command line', () => {
   }, 60_000)
 })
 
-describe('the first Ctrl-C in store verify and store inspect', () => {
+describe('the first Ctrl-C in store verify, store inspect and generate tree', () => {
   /** Runs `main(argv)` of the CLI in a child and interrupts it as `interrupt` says; the result of main and stderr. */
   function interrupted(argv: string[], interrupt: string) {
     const program = `
@@ -316,6 +316,17 @@ describe('the first Ctrl-C in store verify and store inspect', () => {
     // forceExit false: the command itself stopped (the walk saw the abort), within the grace period.
     expect(run.result).toEqual({ code: 130, forceExit: false })
     expect(run.stderr.trim()).toBe('modforge: interrupted')
+  })
+
+  it('stops generate tree while it plans: exit 130 without being abandoned, nothing created', () => {
+    const dir = join(work, 'generate-interrupted')
+    // 8,000,000 entries take seconds to plan in memory, longer than the 2 s grace period; the
+    // interrupt comes while the plan is being made.
+    const run = interrupted(['generate', 'tree', dir, '--entries', '8000000', '--no-progress'], "setTimeout(() => process.emit('SIGINT'), 100)")
+    expect(run.result).toEqual({ code: 130, forceExit: false })
+    expect(run.stderr.trim()).toBe('modforge: interrupted')
+    // The folder is made when the call starts; an interrupt that came first leaves none.
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([])
   })
 
   it('stops inspect: its signal reaches the call', () => {
