@@ -251,9 +251,21 @@ describe('IconCache', () => {
       return JSON.parse(child.stdout) as { reused: boolean; sources: string[]; icon: string }
     }
     const discovered = () => discoverSync(own.gameDir, own.userDir, { module: own.module, campaign: own.campaign, workshopDirs: [own.workshopRoot] }).sources.map((s) => s.path)
-    expect(warm()).toEqual({ reused: true, sources: discovered(), icon: own.icons[0].source })
-    // A new patch zip in Data: the memo no longer holds, and the open sees the zip at once.
+    const before = discovered()
+    expect(warm()).toEqual({ reused: true, sources: before, icon: own.icons[0].source })
     copyFileSync(join(own.gameDir, 'Data', '2da.zip'), join(own.gameDir, 'Data', '2da_v300.zip'))
+    // A new patch zip in Data. An open that validation follows takes the memo as stored, and
+    // validation discovers again, then rebuilds (the sources differ; no icon does).
+    const validated = IconCache.openSync({ discover: spec, cacheDir })
+    const opened = validated.stats()
+    expect(opened.discoveryReused).toBe(true)
+    expect(validated.discovery!.sources.map((s) => s.path)).toEqual(before)
+    await validated.idle()
+    expect(validated.discovery!.sources.map((s) => s.path)).toEqual(discovered())
+    expect(validated.stats().validation).toBe('rebuilt')
+    expect(validated.stats().generation).toBeGreaterThan(opened.generation)
+    validated.close()
+    // Without validation the memo no longer holds, and the open sees the zip at once.
     const after = warm()
     expect(after.reused).toBe(false)
     expect(after.sources).toEqual(discovered())

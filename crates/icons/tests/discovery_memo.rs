@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use modforge_core::Control;
 use modforge_gen::nwn2::Manifest;
-use modforge_icons::{IconCache, Validate, discover};
+use modforge_icons::{IconCache, Validate, ValidationState, discover};
 
 /// Sets every file and folder under `root` to `then`.
 fn set_times(root: &Path, then: SystemTime) {
@@ -277,4 +277,46 @@ fn a_damaged_memo_in_the_cache_file_is_dropped_and_the_right_icons_are_served() 
     }
     let (_cache, reused) = open(&m, cache_dir.path(), Validate::None);
     assert!(reused, "the good file is taken again");
+}
+
+/// An open that validation follows takes the memo as stored, without its stamps: validation
+/// discovers again, rebuilds what changed and then works from what it discovered.
+#[test]
+fn an_open_with_validation_takes_the_memo_as_stored_and_validation_discovers_again() {
+    let (dir, m) = common::small_install(23);
+    let root = dir.path();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let data = m.game_dir.join("Data");
+    let patch = data.join("2da_v200.zip");
+    for validate in [Validate::Deferred, Validate::Blocking] {
+        rebuild_settled(root, &m, cache_dir.path());
+        let stored = discovered_now(&m);
+        let generation = open(&m, cache_dir.path(), Validate::None)
+            .0
+            .stats()
+            .generation;
+        // A new patch zip in Data: a fresh discovery lists it.
+        std::fs::copy(data.join("2da.zip"), &patch).unwrap();
+        let (cache, reused) = open(&m, cache_dir.path(), validate);
+        assert!(reused, "{validate:?}: the memo is taken without its stamps");
+        if validate == Validate::Deferred {
+            assert_eq!(
+                cache_sources(&cache),
+                stored,
+                "the memo's sources until validation"
+            );
+            assert_eq!(cache.stats().generation, generation);
+            cache.wait_idle();
+        }
+        let sources = cache_sources(&cache);
+        assert_eq!(sources, discovered_now(&m), "{validate:?}");
+        assert!(sources.contains(&patch.display().to_string()));
+        assert!(
+            cache.stats().generation > generation,
+            "{validate:?}: rebuilt"
+        );
+        assert_eq!(cache.stats().validation, ValidationState::Rebuilt);
+        drop(cache);
+        std::fs::remove_file(&patch).unwrap();
+    }
 }

@@ -73,6 +73,42 @@ pub(crate) fn resolve(sources: &Sources, cache_dir: Option<&Path>) -> Result<Res
     }
 }
 
+/// The question and answer of a memo, read without its stamps (`watched` is passed over).
+#[derive(Deserialize)]
+struct Answer {
+    game_dir: PathBuf,
+    user_dir: PathBuf,
+    options: DiscoverOptions,
+    discovery: Discovery,
+}
+
+/// Whether a memo's question is the one `sources` asks and its answer lists the generation's
+/// `stored` sources.
+fn answers(
+    (game_dir, user_dir, options): (&Path, &Path, &DiscoverOptions),
+    discovery: &Discovery,
+    sources: &Sources,
+    stored: &[SourceRecord],
+) -> bool {
+    let Sources::Discover {
+        game_dir: asked_game,
+        user_dir: asked_user,
+        options: asked_options,
+    } = sources
+    else {
+        return false;
+    };
+    game_dir == asked_game.as_path()
+        && user_dir == asked_user.as_path()
+        && options == asked_options
+        && discovery.sources.len() == stored.len()
+        && discovery
+            .sources
+            .iter()
+            .zip(stored)
+            .all(|(spec, s)| s.describes(spec))
+}
+
 /// The sources `memo` stands for, with the stamps it checked, when it answers the same question
 /// as `sources`, lists the generation's `stored` sources, and every place it consulted keeps its
 /// stamp. `None` sends the open to a fresh discovery.
@@ -81,26 +117,15 @@ pub(crate) fn reuse(
     sources: &Sources,
     stored: &[SourceRecord],
 ) -> Option<(Resolved, Watched)> {
-    let Sources::Discover {
-        game_dir,
-        user_dir,
-        options,
-    } = sources
-    else {
-        return None;
-    };
     if memo.is_empty() {
         return None;
     }
     let m: Memo = serde_json::from_str(memo).ok()?;
-    let same_question = m.game_dir == *game_dir && m.user_dir == *user_dir && m.options == *options;
-    let same_sources = m.discovery.sources.len() == stored.len()
-        && m.discovery
-            .sources
-            .iter()
-            .zip(stored)
-            .all(|(spec, s)| s.describes(spec));
-    if !(same_question && same_sources && m.watched.settled() && m.watched.unchanged()) {
+    let question = (m.game_dir.as_path(), m.user_dir.as_path(), &m.options);
+    if !(answers(question, &m.discovery, sources, stored)
+        && m.watched.settled()
+        && m.watched.unchanged())
+    {
         return None;
     }
     let resolved = Resolved {
@@ -109,6 +134,29 @@ pub(crate) fn reuse(
         memo: memo.to_string(),
     };
     Some((resolved, m.watched))
+}
+
+/// The sources `memo` stands for when it answers the same question as `sources` and lists the
+/// generation's `stored` sources, its stamps left unchecked: the sources of an open whose
+/// validation discovers again on its own thread (docs/icons.md, "Discovery memo").
+pub(crate) fn provisional(
+    memo: &str,
+    sources: &Sources,
+    stored: &[SourceRecord],
+) -> Option<Resolved> {
+    if memo.is_empty() {
+        return None;
+    }
+    let a: Answer = serde_json::from_str(memo).ok()?;
+    let question = (a.game_dir.as_path(), a.user_dir.as_path(), &a.options);
+    if !answers(question, &a.discovery, sources, stored) {
+        return None;
+    }
+    Some(Resolved {
+        specs: a.discovery.sources.clone(),
+        discovery: Some(a.discovery),
+        memo: memo.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -152,10 +200,10 @@ mod tests {
             .collect()
     }
 
-    /// A memo is taken only for its own question, its generation's sources and unchanged,
-    /// settled stamps; damaged or lying JSON (every byte flipped, every truncation, each field
-    /// changed) is refused or, when it still parses to the same answer, gives exactly the stored
-    /// sources. Nothing panics.
+    /// A memo is taken only for its own question, its generation's sources and (unless
+    /// validation follows) unchanged, settled stamps; damaged or lying JSON (every byte flipped,
+    /// every truncation, each field changed) is refused or, when it still parses to the same
+    /// answer, gives exactly the stored sources. Nothing panics.
     #[test]
     fn lying_or_damaged_memos_are_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -229,7 +277,14 @@ mod tests {
                 reuse(&lie.to_string(), &sources, &stored).is_none(),
                 "{lie}"
             );
+            // Taken as it stands by an open that validation follows: the same sources.
+            let taken = provisional(&lie.to_string(), &sources, &stored).expect("provisional");
+            assert_eq!(taken.specs, resolved.specs);
         }
+        assert!(provisional(&resolved.memo, &other, &stored).is_none());
+        assert!(provisional(&resolved.memo, &sources, &stored[1..]).is_none());
+        assert!(provisional(&resolved.memo, &sources, &relabelled).is_none());
+        assert!(provisional("", &sources, &stored).is_none());
 
         // Every byte flipped and every truncation: never a panic, and an accepted memo is the
         // stored sources with current stamps.
@@ -248,6 +303,9 @@ mod tests {
             if let Some((taken, watched)) = reuse(text, &sources, &stored) {
                 assert_eq!(stored_of(&taken.specs), stored);
                 assert!(watched.settled() && watched.unchanged());
+            }
+            if let Some(taken) = provisional(text, &sources, &stored) {
+                assert_eq!(stored_of(&taken.specs), stored);
             }
         }
     }

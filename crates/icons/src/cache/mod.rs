@@ -318,8 +318,9 @@ pub struct CacheStats {
     pub memory_only: bool,
     /// The last build of this process.
     pub last_build: Option<BuildReport>,
-    /// The open took its sources from the discovery stored with the generation it opened,
-    /// every place that discovery consulted being unchanged (docs/icons.md, "Discovery memo").
+    /// The open took its sources from the discovery stored with the generation it opened
+    /// (docs/icons.md, "Discovery memo"): with every place that discovery consulted unchanged
+    /// under [`Validate::None`], else as stored, until validation discovers again.
     pub discovery_reused: bool,
 }
 
@@ -744,17 +745,21 @@ impl IconCache {
             None => Vec::new(),
         };
         let opened = open_newest(&listed, &fingerprint, &settings);
-        // The sources: from the newest generation's discovery memo when every place it consulted
-        // is unchanged, else discovered (or listed) now.
+        // The sources: from the newest generation's discovery memo when it answers this question,
+        // else discovered (or listed) now. Validation discovers again whatever the memo says and
+        // this open serves the generation it mapped either way, so the memo's stamps are checked
+        // only by an open without validation (docs/icons.md, "Discovery memo").
         let reused = opened.as_ref().and_then(|g| {
-            memo::reuse(
-                &g.layout.meta.discovery_memo,
-                &options.sources,
-                &g.layout.sources,
-            )
+            let (memo, stored) = (&g.layout.meta.discovery_memo, &g.layout.sources);
+            if options.validate != Validate::None {
+                memo::provisional(memo, &options.sources, stored).map(|r| (r, None))
+            } else {
+                memo::reuse(memo, &options.sources, stored).map(|(r, w)| (r, Some(w)))
+            }
         });
+        let discovery_reused = reused.is_some();
         let (resolved, stamps) = match reused {
-            Some((resolved, stamps)) => (resolved, Some(stamps)),
+            Some(taken) => taken,
             None => (
                 memo::resolve(&options.sources, options.cache_dir.as_deref())?,
                 None,
@@ -777,7 +782,7 @@ impl IconCache {
         let shared = Arc::new(Shared {
             settings,
             fingerprint,
-            discovery_reused: stamps.is_some(),
+            discovery_reused,
             sources: RwLock::new(resolved),
             current: RwLock::new(current),
             index: RwLock::new(None),
@@ -803,7 +808,10 @@ impl IconCache {
         let cache = IconCache { shared };
         match opened {
             Some(generation) => {
-                let fresh = cache.sources_unchanged(&generation, stamps.as_ref());
+                // Only an open without validation compares its sources' stats with the stored
+                // ones; validation compares them with their hashes.
+                let fresh = validate == Validate::None
+                    && cache.sources_unchanged(&generation, stamps.as_ref());
                 remove_listed_older(&listed, generation.number);
                 // The cache holds it as `current`; a rebuild below must be free to unmap it.
                 drop(generation);

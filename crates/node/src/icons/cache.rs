@@ -159,8 +159,8 @@ pub struct IconCacheStats {
     /// The last build of this process.
     pub last_build: Option<BuildReport>,
     /// Whether the open took its sources from the discovery stored with the generation it
-    /// opened, every place that discovery consulted being unchanged (docs/icons.md, "Discovery
-    /// memo").
+    /// opened (docs/icons.md, "Discovery memo"): with every place that discovery consulted
+    /// unchanged under `validate: 'none'`, else as stored, until validation discovers again.
     pub discovery_reused: bool,
 }
 
