@@ -28,11 +28,23 @@ const ADDON = 'modforge.linux-x64-gnu.node'
 const TRIPLE = 'x86_64-unknown-linux-gnu'
 const ORDER_FILE = join(ROOT, 'crates', 'node', 'warm-start.order')
 
-/** The cache built once, so that the recorded run is a warm start. */
+/**
+ * The cache built once, so that the recorded run is a warm start. Every time of the install is
+ * set in the past first, so that the generation carries a discovery memo and the warm start
+ * takes its sources from it, as an application's warm start does (docs/icons.md, "Discovery
+ * memo").
+ */
 const BUILD_CACHE = `
 const modforge = require(process.argv[1] + '/index.js')
+const { readdirSync, statSync, utimesSync } = require('node:fs')
+const { join } = require('node:path')
+const settle = (path) => {
+  if (statSync(path).isDirectory()) for (const name of readdirSync(path)) settle(join(path, name))
+  utimesSync(path, 1_600_000_000, 1_600_000_000)
+}
 ;(async () => {
   const install = await modforge.generateInstall(process.argv[2] + '/install', { preset: 'small', seed: 1 })
+  settle(process.argv[2] + '/install')
   const options = {
     discover: { gameDir: install.gameDir, userDir: install.userDir, module: install.module, campaign: install.campaign, workshopDirs: [install.workshopRoot] },
     cacheDir: process.argv[2] + '/cache',
@@ -50,6 +62,7 @@ const { IconCache } = require(process.argv[1] + '/index.js')
 const { options, name } = JSON.parse(process.argv[2])
 const cache = IconCache.openSync(options)
 if (!cache.getIcon(name)) throw new Error('no icon ' + name)
+if (!cache.stats().discoveryReused) throw new Error('the warm start did not take the discovery memo')
 cache.close()
 `
 
