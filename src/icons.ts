@@ -407,8 +407,12 @@ interface View {
   found: Map<string, Readonly<Icon>>
   /** Names `found` may hold: twice the entries, so a caller cycling through case variants cannot grow it without bound. */
   foundLimit: number
-  /** The `entries` section. */
-  entries: DataView
+  /**
+   * The `entries` section as 32-bit words. They are read in the host's byte order, which is
+   * little-endian on every target the package is built for; sections start 8-byte aligned
+   * (docs/icons.md, "Cache file").
+   */
+  entries: Uint32Array
   /** Windows over `blobs` fetched so far, by `floor(offset / window)`. */
   windows: (Buffer | undefined)[]
   /** Bytes per window (the native side may hand out more). */
@@ -434,7 +438,8 @@ function headerValue(value: string | string[] | undefined): string | undefined {
  */
 export class IconCache {
   readonly #handle: number
-  readonly #entryLength: number
+  /** 32-bit words per `entries` record. */
+  readonly #entryWords: number
   readonly #copy: boolean
   /** The native swap counter, when it is a live view (else lookups are not remembered). */
   readonly #epoch: Uint32Array | null
@@ -444,7 +449,7 @@ export class IconCache {
 
   private constructor(info: binding.CacheInfo, copy: boolean) {
     this.#handle = info.handle
-    this.#entryLength = info.entryLength
+    this.#entryWords = info.entryLength / 4
     this.#copy = copy
     const raw = native.iconCacheView(info.handle, true)
     this.#epoch = raw.live && raw.cell ? new Uint32Array(raw.cell.buffer, raw.cell.byteOffset, 1) : null
@@ -488,8 +493,8 @@ export class IconCache {
       generation: raw.generation,
       epoch: raw.epoch,
       found: new Map(),
-      foundLimit: (2 * raw.entries.byteLength) / this.#entryLength,
-      entries: new DataView(raw.entries.buffer, raw.entries.byteOffset, raw.entries.byteLength),
+      foundLimit: (2 * raw.entries.byteLength) / (4 * this.#entryWords),
+      entries: new Uint32Array(raw.entries.buffer, raw.entries.byteOffset, raw.entries.byteLength / 4),
       windows: new Array<Buffer | undefined>(Math.ceil(raw.blobsLength / raw.window)),
       window: raw.window,
       labels: raw.labels,
@@ -541,10 +546,12 @@ export class IconCache {
       }
       if (found === MISSING) return null
       if (found === IN_MEMORY || found === STALE) break
-      const at = found * this.#entryLength
+      // The record's words (docs/icons.md, "Node API"): source id and width share word 2,
+      // height is the low half of word 3, the blob offset words 6 and 7, its length word 8.
+      const at = found * this.#entryWords
       const entries = view.entries
-      const start = entries.getUint32(at + 24, true) + entries.getUint32(at + 28, true) * 0x1_0000_0000
-      const data = this.#blob(view, start, start + entries.getUint32(at + 32, true))
+      const start = entries[at + 6] + entries[at + 7] * 0x1_0000_0000
+      const data = this.#blob(view, start, start + entries[at + 8])
       if (data === null) {
         // A swap between the lookup and the window: look the name up in the new generation.
         view = this.#view = this.#fetchView()
@@ -553,9 +560,9 @@ export class IconCache {
       const icon: Icon = Object.freeze({
         data,
         mime: 'image/webp' as const,
-        width: entries.getUint16(at + 10, true),
-        height: entries.getUint16(at + 12, true),
-        source: view.labels[entries.getUint16(at + 8, true)],
+        width: entries[at + 2] >>> 16,
+        height: entries[at + 3] & 0xffff,
+        source: view.labels[entries[at + 2] & 0xffff],
       })
       if (epoch !== undefined && view.found.size < view.foundLimit) view.found.set(name, icon)
       return this.#copy ? { ...icon, data: Buffer.from(icon.data) } : icon
