@@ -398,11 +398,15 @@ const MISSING = -1
 const IN_MEMORY = -2
 const STALE = -3
 
-/** The served generation as JavaScript reads it. */
-interface View {
-  generation: number
-  /** The cache's swap count when the view was taken (see `IconCache.#epoch`). */
-  epoch: number
+/** The served generation as the native side hands it out (`iconCacheView`). */
+type NativeView = ReturnType<typeof native.iconCacheView>
+
+/**
+ * The served generation as JavaScript reads it: the native view (generation, swap count, labels,
+ * bytes per window of `blobs`, which the native side may exceed) with what JavaScript keeps
+ * beside it.
+ */
+interface View extends NativeView {
   /** Every icon served from this view by name, while the epoch holds (docs/icons.md, "Node API"). */
   found: Map<string, Readonly<Icon>>
   /** Names `found` may hold: twice the entries, so a caller cycling through case variants cannot grow it without bound. */
@@ -412,12 +416,9 @@ interface View {
    * little-endian on every target the package is built for; sections start 8-byte aligned
    * (docs/icons.md, "Cache file").
    */
-  entries: Uint32Array
+  words: Uint32Array
   /** Windows over `blobs` fetched so far, by `floor(offset / window)`. */
   windows: (Buffer | undefined)[]
-  /** Bytes per window (the native side may hand out more). */
-  window: number
-  labels: string[]
 }
 
 /** Reports a background validation that could not be started (the cache still serves). */
@@ -488,17 +489,15 @@ export class IconCache {
     return this.#viewOf(native.iconCacheView(this.#handle, false))
   }
 
-  #viewOf(raw: ReturnType<typeof native.iconCacheView>): View {
-    return {
-      generation: raw.generation,
-      epoch: raw.epoch,
-      found: new Map(),
-      foundLimit: (2 * raw.entries.byteLength) / (4 * this.#entryWords),
-      entries: new Uint32Array(raw.entries.buffer, raw.entries.byteOffset, raw.entries.byteLength / 4),
-      windows: new Array<Buffer | undefined>(Math.ceil(raw.blobsLength / raw.window)),
-      window: raw.window,
-      labels: raw.labels,
-    }
+  #viewOf(raw: NativeView): View {
+    // The native object becomes the view: a literal of its own would cost a new hidden class per
+    // key in every fresh process (docs/startup.md, "First calls").
+    const view = raw as View
+    view.found = new Map()
+    view.foundLimit = (2 * raw.entries.byteLength) / (4 * this.#entryWords)
+    view.words = new Uint32Array(raw.entries.buffer, raw.entries.byteOffset, raw.entries.byteLength / 4)
+    view.windows = new Array<Buffer | undefined>(Math.ceil(raw.blobsLength / raw.window))
+    return view
   }
 
   /** The bytes `start..end` of `blobs` of `view`, or `null` when its generation is no longer served. */
@@ -549,7 +548,7 @@ export class IconCache {
       // The record's words (docs/icons.md, "Node API"): source id and width share word 2,
       // height is the low half of word 3, the blob offset words 6 and 7, its length word 8.
       const at = found * this.#entryWords
-      const entries = view.entries
+      const entries = view.words
       const start = entries[at + 6] + entries[at + 7] * 0x1_0000_0000
       const data = this.#blob(view, start, start + entries[at + 8])
       if (data === null) {

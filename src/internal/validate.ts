@@ -183,7 +183,7 @@ export function record<T>(check: Check<T>, what = 'an object'): Check<Record<str
 export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
   const known = Object.keys(schema)
   const checks = known.map((key) => (schema as Record<string, Check<unknown>>)[key])
-  const optionalAt = checks.map((check) => OPTIONAL.has(check))
+  const plan: CheckPlan = { known, checks, optionalAt: checks.map((check) => OPTIONAL.has(check)) }
   // The loops over the keys run in array builtins, with the per-key work in small module-level
   // functions: a first call then runs little bytecode of its own, so it does not make V8 tier
   // this closure up in the middle of the caller's first call (docs/startup.md, "First calls").
@@ -205,18 +205,28 @@ export function object<T>(schema: Schema<T>, what = 'an object'): Check<T> {
     } catch (error) {
       return unreadable(label, error)
     }
-    const pass: CheckPass = { label, known, checks, optionalAt, checked: {} }
+    // Few keys: each key of an object literal costs a new hidden class on its first run in a
+    // fresh process (docs/startup.md, "First calls").
+    const pass: CheckPass = { label, plan, checked: {} }
     raw.forEach(checkAt, pass)
     return pass.checked as T
   }
 }
 
+/** What an {@link object} check knows of its schema, made once. */
+interface CheckPlan {
+  /** The schema's keys. */
+  known: string[]
+  /** The check of each key. */
+  checks: Check<unknown>[]
+  /** Whether each key may be left out. */
+  optionalAt: boolean[]
+}
+
 /** One run of an {@link object} check over the values read from the caller's object. */
 interface CheckPass {
   label: string
-  known: string[]
-  checks: Check<unknown>[]
-  optionalAt: boolean[]
+  plan: CheckPlan
   /** The checked values by key (a key whose check returned `undefined` is left out). */
   checked: Record<string, unknown>
 }
@@ -225,9 +235,10 @@ interface CheckPass {
 function checkAt(this: CheckPass, item: unknown, index: number): void {
   // An optional key not given is left out without building its label: most options of a call
   // are not given.
-  if ((item === undefined || item === null) && this.optionalAt[index]) return
-  const key = this.known[index]
-  const result = this.checks[index](item, `${this.label}.${key}`)
+  const plan = this.plan
+  if ((item === undefined || item === null) && plan.optionalAt[index]) return
+  const key = plan.known[index]
+  const result = plan.checks[index](item, `${this.label}.${key}`)
   if (result !== undefined) this.checked[key] = result
 }
 
