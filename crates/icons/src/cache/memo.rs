@@ -1,7 +1,8 @@
 //! The discovery memo: the discovery a generation's sources came from, stored in its `meta` as
-//! JSON with the stamps of every place the discovery consulted. A warm open whose places all
-//! keep their stamps takes the sources from the memo instead of discovering them again: one
-//! `stat` per place instead of folder listings and file reads (docs/icons.md, "Discovery memo").
+//! JSON with the stamps of every place the discovery consulted. A warm open takes the sources
+//! from the memo instead of discovering them again: without validation only when every place
+//! keeps its stamp (one `stat` per place instead of folder listings and file reads), with
+//! validation, which discovers again in any case, as stored (docs/icons.md, "Discovery memo").
 
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,9 @@
 //! "Icon cache").
 //!
 //! Opening a valid generation does O(sources) work: map the file, check the container header,
-//! `meta` and the settings, take the sources from the generation's discovery memo when every
-//! place it watched is unchanged (`memo`), stat every archive and folder root. Validation of the
+//! `meta` and the settings, and take the sources from the generation's discovery memo (`memo`).
+//! Without validation that is only when every place the memo watched is unchanged, and every
+//! archive and folder root is stat'ed against the stored sources. Validation of the
 //! rest (payload checksum, index hash, folder walks, archive key lists) runs in the background or
 //! before `open` returns, as [`Validate`] says. Until it passes, every entry is checked on first
 //! serve (record check value, blob bounds, blob hash), and a damaged one is re-encoded from its
